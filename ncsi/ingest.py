@@ -70,8 +70,11 @@ def _where_zh(file: Any, row: int | None, column: str | None) -> str:
     return "，".join(parts)
 
 
-def read_survey_file(path: str | Path) -> pd.DataFrame:
+def read_survey_file(path: str | Path, *, row_labels: bool = False) -> pd.DataFrame:
     """Read a survey (or any tabular) file by its extension → DataFrame, one row per data row.
+
+    ``row_labels=True`` accepts a first column without a name (row labels, as R's write.csv
+    writes them) and drops it; survey files are read with the default, which refuses it.
 
     The index is a plain RangeIndex: data row ``k`` (0-based) is spreadsheet row ``k + 2``.
     Column names are stripped of spaces and of a byte-order mark. Refuses (IngestError naming the
@@ -104,6 +107,10 @@ def read_survey_file(path: str | Path) -> pd.DataFrame:
     except OSError as exc:
         raise _fail(p, f"cannot be read ({exc.strerror or exc})",
                     f"无法读取（{exc.strerror or exc}）") from None
+    if row_labels and header and _is_blank(header[0]):
+        header = header[1:]
+        body = body.iloc[:, 1:]
+        body.columns = range(body.shape[1])
     return _frame(p, header, body)
 
 

@@ -774,8 +774,11 @@ def load_index_config(path: str | Path | None = None) -> dict:
     data, _ = _read_yaml(p, "指数配置")
     r = _Reader(_display(p))
     keys = ("version", "scale", "min_valid_n", "significance_level", "nonpositive_weight_policy",
-            "index_construct", "bands")
+            "index_construct", "bands", "published_decimals")
     top = r.mapping(data, "", allowed=keys, required=keys)
+    decimals = r.integer(top["published_decimals"], "published_decimals")
+    if not 0 <= decimals <= 3:
+        raise r.fail("published_decimals", "must be 0, 1, 2 or 3", "必须为 0、1、2 或 3")
     scale = r.mapping(top["scale"], "scale", allowed=("min", "max"), required=("min", "max"))
     smin, smax = r.number(scale["min"], "scale.min"), r.number(scale["max"], "scale.max")
     if smin >= smax:
@@ -813,4 +816,4 @@ def load_index_config(path: str | Path | None = None) -> dict:
             "scale": {"min": smin, "max": smax}, "min_valid_n": n,
             "significance_level": level, "nonpositive_weight_policy": policy,
             "index_construct": r.text(top["index_construct"], "index_construct"),
-            "bands": bands}
+            "bands": bands, "published_decimals": decimals}

@@ -73,6 +73,8 @@ class IndexConfig:
     index_construct: str
     bands: tuple[tuple[float, str, str, str], ...]
     version: str | None = None
+    #: scores are published (and banded) at this precision, so a printed 80.0 is never 79.96
+    published_decimals: int = 1
 
     def __post_init__(self):
         problems = _config_problems(self)
@@ -81,61 +83,21 @@ class IndexConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> "IndexConfig":
-        """Read ``surveys/index.yaml`` (or ``path``); every problem is an :class:`InstrumentError`
-        naming the file and the key."""
-        path = Path(path) if path is not None else _config.surveys_dir() / "index.yaml"
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InstrumentError(f"{path}: file not found; the index configuration is needed",
-                                  message_zh=f"{path}：找不到指数配置文件") from None
-        except yaml.YAMLError as exc:
-            raise InstrumentError(f"{path}: not valid YAML ({exc}); fix the file",
-                                  message_zh=f"{path}：YAML 格式错误，请修正") from None
-        if not isinstance(raw, dict):
-            raise InstrumentError(f"{path}: expected a mapping of settings at the top level",
-                                  message_zh=f"{path}：顶层应为键值映射")
-
-        def need(key):
-            if key not in raw or raw[key] is None:
-                raise InstrumentError(f"{path}: '{key}' is missing; add it",
-                                      message_zh=f"{path}：缺少 '{key}'，请补上")
-            return raw[key]
-
-        try:
-            scale = need("scale")
-            if not isinstance(scale, dict) or "min" not in scale or "max" not in scale:
-                raise InstrumentError(f"{path}: 'scale' must be {{min: L, max: U}}",
-                                      message_zh=f"{path}：'scale' 应写成 {{min: L, max: U}}")
-            bands_raw = need("bands")
-            if not isinstance(bands_raw, list) or not bands_raw:
-                raise InstrumentError(f"{path}: 'bands' must be a non-empty list",
-                                      message_zh=f"{path}：'bands' 应为非空列表")
-            bands = []
-            for k, b in enumerate(bands_raw, start=1):
-                if not isinstance(b, dict) or any(key not in b for key in ("min", "code", "zh",
-                                                                           "en")):
-                    raise InstrumentError(
-                        f"{path}: band {k} must have min, code, zh and en",
-                        message_zh=f"{path}：第 {k} 个等级须包含 min、code、zh、en")
-                bands.append((float(b["min"]), str(b["code"]), str(b["zh"]), str(b["en"])))
-            cfg = dict(
-                scale_min=float(scale["min"]), scale_max=float(scale["max"]),
-                min_valid_n=need("min_valid_n"),
-                significance_level=float(need("significance_level")),
-                nonpositive_weight_policy=str(need("nonpositive_weight_policy")),
-                index_construct=str(need("index_construct")),
-                bands=tuple(bands),
-                version=None if raw.get("version") is None else str(raw["version"]),
-            )
-        except (TypeError, ValueError) as exc:
-            raise InstrumentError(f"{path}: a setting has the wrong type ({exc}); fix it",
-                                  message_zh=f"{path}：设置的类型有误，请修正") from None
-        problems = _config_problems(cfg)
-        if problems:
-            raise InstrumentError(f"{path}: " + "; ".join(problems),
-                                  message_zh=f"{path}：指数配置无效（{'；'.join(problems)}）")
-        return cls(**cfg)
+        """Read ``surveys/index.yaml`` (or ``path``) through the instruments validator; every
+        problem is an :class:`InstrumentError` naming the file and the key."""
+        from .instruments import load_index_config
+        raw = load_index_config(path)
+        return cls(
+            scale_min=float(raw["scale"]["min"]), scale_max=float(raw["scale"]["max"]),
+            min_valid_n=int(raw["min_valid_n"]),
+            significance_level=float(raw["significance_level"]),
+            nonpositive_weight_policy=str(raw["nonpositive_weight_policy"]),
+            index_construct=str(raw["index_construct"]),
+            bands=tuple((float(b["min"]), str(b["code"]), str(b["zh"]), str(b["en"]))
+                        for b in raw["bands"]),
+            version=None if raw.get("version") is None else str(raw["version"]),
+            published_decimals=int(raw["published_decimals"]),
+        )
 
 
 def _config_problems(c) -> list[str]:
@@ -700,7 +662,7 @@ def ranking_rows(history: pd.DataFrame, *, year: int, config: IndexConfig) -> pd
         row.update({str(y): float(shown.loc[y]) for y in years})
         row.update({"change_points": ch["points"], "change_percent": ch["percent"],
                     "significant": sig, "mark": mark,
-                    "band": band(shown.get(year, np.nan), config.bands),
+                    "band": band(_published(shown.get(year, np.nan), config), config.bands),
                     "n": n_cur})
         rows.append(row)
     columns = (["code", "name", "level", "baseline_year"] + ycols
@@ -723,6 +685,12 @@ def ranking_rows(history: pd.DataFrame, *, year: int, config: IndexConfig) -> pd
 def ranking_year_columns(rows: pd.DataFrame) -> list[str]:
     """The year columns of a :func:`ranking_rows` frame, oldest first."""
     return [c for c in rows.columns if isinstance(c, str) and c.isdigit() and len(c) == 4]
+
+
+def _published(value, config: IndexConfig) -> float:
+    """The score as published: rounded to ``config.published_decimals`` (NaN stays NaN)."""
+    return value if value is None or pd.isna(value) else round(float(value),
+                                                               config.published_decimals)
 
 
 def format_ranking_rows(rows: pd.DataFrame, *, decimals: int = 1, nm: str = NM) -> pd.DataFrame:

@@ -48,20 +48,41 @@ def test_index_config_from_repository_yaml():
     assert cfg.version == "2025.1"
 
 
-def test_index_config_rejects_bad_yaml(tmp_path):
+GOOD_INDEX_YAML = {
+    "version": '"t1"', "scale": "{min: 1, max: 10}", "min_valid_n": "100",
+    "significance_level": "0.9", "nonpositive_weight_policy": "equal", "index_construct": "SAT",
+    "published_decimals": "1",
+    "bands": "\n  - {min: 80, code: b, zh: 乙, en: b}\n  - {min: 0, code: a, zh: 甲, en: a}",
+}
+
+
+@pytest.mark.parametrize("key, bad, fragment", [
+    ("scale", "{min: 10, max: 1}", "must be below max"),
+    ("nonpositive_weight_policy", "sometimes", "is not a policy"),
+    ("significance_level", "1.5", "between 0 and 1"),
+    ("min_valid_n", "0", "1 or more"),
+    ("published_decimals", "7", "0, 1, 2 or 3"),
+    ("bands", "\n  - {min: 60, code: a, zh: 甲, en: a}\n  - {min: 80, code: b, zh: 乙, en: b}",
+     "highest 'min' down"),
+])
+def test_index_config_rejects_bad_yaml(tmp_path, key, bad, fragment):
     p = tmp_path / "index.yaml"
-    p.write_text("scale: {min: 10, max: 1}\nmin_valid_n: 100\nsignificance_level: 0.9\n"
-                 "nonpositive_weight_policy: sometimes\nindex_construct: SAT\n"
-                 "bands:\n  - {min: 60, code: a, zh: 甲, en: a}\n  - {min: 80, code: b, zh: 乙, en: b}\n",
-                 encoding="utf-8")
+    settings = dict(GOOD_INDEX_YAML, **{key: bad})
+    p.write_text("".join(f"{k}: {v}\n" for k, v in settings.items()), encoding="utf-8")
     with pytest.raises(InstrumentError) as exc:
         IndexConfig.from_yaml(p)
     msg = str(exc.value)
-    assert str(p) in msg and "scale" in msg and "nonpositive_weight_policy" in msg
-    assert "highest min down" in msg
-    p.write_text("scale: {min: 1, max: 10}\n", encoding="utf-8")
-    with pytest.raises(InstrumentError, match="'bands' is missing"):
+    assert str(p.name) in msg and key in msg and fragment in msg
+
+
+def test_index_config_names_a_missing_key(tmp_path):
+    p = tmp_path / "index.yaml"
+    settings = {k: v for k, v in GOOD_INDEX_YAML.items() if k != "bands"}
+    p.write_text("".join(f"{k}: {v}\n" for k, v in settings.items()), encoding="utf-8")
+    with pytest.raises(InstrumentError, match="bands"):
         IndexConfig.from_yaml(p)
+    p.write_text("".join(f"{k}: {v}\n" for k, v in GOOD_INDEX_YAML.items()), encoding="utf-8")
+    assert IndexConfig.from_yaml(p).published_decimals == 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -535,3 +556,18 @@ def test_ranking_rows_rejects_two_industries_and_duplicates():
         ranking_rows(pd.concat([h, extra]), year=2024, config=CONFIG)
     with pytest.raises(ValueError, match="duplicate"):
         ranking_rows(pd.concat([h, h.iloc[[0]]]), year=2024, config=CONFIG)
+
+
+def test_ranking_band_uses_the_published_precision():
+    # 79.96 is published as "80.0" (one decimal, surveys/index.yaml), so its band must be the
+    # ≥ 80 band; 79.94 is published as "79.9" and stays in the 70–80 band.
+    h = _history()
+    brand = h[h["level"] == "brand"]["code"].iloc[0]
+    mask = (h["code"] == brand) & (h["year"] == 2024)
+    h.loc[mask, "index"] = 79.96
+    rows = ranking_rows(h, year=2024, config=CONFIG).set_index("code")
+    assert rows.loc[brand, "band"] == "very_satisfied"
+    assert format_ranking_rows(rows.reset_index()).set_index("code").loc[brand, "2024"] == "80.0"
+    h.loc[mask, "index"] = 79.94
+    rows = ranking_rows(h, year=2024, config=CONFIG).set_index("code")
+    assert rows.loc[brand, "band"] == "satisfied"

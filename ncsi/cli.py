@@ -1,0 +1,225 @@
+"""The ``ncsi`` command line. Thin: parse, call the package, print.
+
+Every :class:`~ncsi.errors.NCSIError` becomes a one-line message (English, then Chinese) on stderr
+and exit code 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import config
+from .errors import NCSIError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="NCSI — national customer-satisfaction index / 全国顾客满意度指数")
+
+
+def _fail(exc: NCSIError) -> None:
+    for line in exc.lines():
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(1)
+
+
+def handles_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except NCSIError as exc:
+            _fail(exc)
+    return wrapper
+
+
+def _store():
+    from .store import Store
+    store = Store()
+    store.upgrade()
+    return store
+
+
+class Scheme(str, Enum):
+    path = "path"
+    centroid = "centroid"
+    factorial = "factorial"
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+@app.command("demo-data")
+@handles_errors
+def demo_data(seed: int = typer.Option(2025, help="random seed; the same seed gives the same files"),
+              out: Path = typer.Option(..., help="output folder"),
+              scale: float = typer.Option(1.0, help="shrink respondents per brand (tests)")):
+    """Generate the fictitious demo survey (DEMO DATA) with its true parameters."""
+    from .demo_data import generate
+    t0 = time.perf_counter()
+    manifest = generate(seed, out, scale=scale)
+    rows = sum(f.get("rows", 0) or 0 for f in manifest.get("files", []))
+    typer.echo(f"demo survey written to {out} ({rows} rows, {time.perf_counter() - t0:.1f} s); "
+               f"DEMO DATA — fictitious brands / 演示数据——虚构品牌")
+
+
+@app.command()
+@handles_errors
+def brands(file: Path = typer.Argument(..., help="CSV: brand, industry, name_zh, name_en[, is_demo]")):
+    """Register brands (the brand registry that ingest checks against)."""
+    from .registry import read_brands_file
+    df = read_brands_file(file)
+    n = _store().load_brands(df, source=file.name)
+    typer.echo(f"{n} brands registered from {file} / 已登记 {n} 个品牌")
+
+
+@app.command()
+@handles_errors
+def revenue(file: Path = typer.Argument(..., help="CSV: year, brand, revenue")):
+    """Load brand revenue per year (the weights of industry indices)."""
+    from .registry import read_revenue_file
+    df = read_revenue_file(file)
+    n = _store().load_revenue(df, source=file.name)
+    typer.echo(f"{n} revenue rows loaded from {file} / 已导入 {n} 条营收")
+
+
+@app.command()
+@handles_errors
+def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or Parquet"),
+           survey: str = typer.Option(..., help="questionnaire id, e.g. ncsi-food"),
+           year: int = typer.Option(..., help="survey year (wave)"),
+           replace: bool = typer.Option(False, help="replace an existing unpublished wave")):
+    """Validate a survey file against its questionnaire and store it — all of it or nothing."""
+    from .ingest import ingest_file
+    store = _store()
+    wave = ingest_file(file, survey, year, store, replace=replace)
+    r = wave.report
+    typer.echo(f"{file}: {r['n_rows']} rows stored as {survey} {year} "
+               f"({r['n_valid']} valid, {r['n_speeders']} speeders, "
+               f"{r['n_straightliners']} straight-liners) / 已导入")
+    for w in r.get("warnings", []):
+        typer.echo(f"warning: {w}", err=True)
+
+
+@app.command()
+@handles_errors
+def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.Option(None),
+          scheme: Scheme = typer.Option(Scheme.path),
+          no_scale: bool = typer.Option(False, "--no-scale", help="centre indicators only")):
+    """Fit the year's models and store a draft release."""
+    from .release import build_year
+    store = _store()
+    summary = build_year(store, year, industries=industry, scheme=scheme.value,
+                         scaled=not no_scale, progress=typer.echo)
+    typer.echo(f"draft release {summary.release_id} for {year}: {len(summary.industries_ok)} "
+               f"industries estimated, {len(summary.industries_failed)} failed, "
+               f"{len(summary.issues)} issues / 草稿已生成")
+    for code, msg in summary.industries_failed.items():
+        typer.echo(f"failed: {code}: {msg}", err=True)
+
+
+@app.command()
+@handles_errors
+def publish(year: int = typer.Option(...)):
+    """Publish the year's draft release. A published release never changes."""
+    from .release import publish_year
+    rid = publish_year(_store(), year)
+    typer.echo(f"release {rid} for {year} published / 已发布")
+
+
+@app.command()
+@handles_errors
+def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Option(None),
+             format: Format = typer.Option(Format.table),
+             lang: Lang = typer.Option(Lang.zh), construct: Optional[str] = typer.Option(None)):
+    """Print the published ranking (methodology §9)."""
+    from .query import Query
+    q = Query(_store())
+    industries = [industry] if industry else q.industries(year)
+    frames = [q.ranking(year, ind, construct=construct, lang=lang.value) for ind in industries]
+    if format is Format.json:
+        out = [{"industry": ind, "rows": json.loads(f.to_json(orient="records", force_ascii=False))}
+               for ind, f in zip(industries, frames)]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+    elif format is Format.csv:
+        import pandas as pd
+        shown = [q.display_rows(f, lang.value).assign(industry=ind)
+                 for ind, f in zip(industries, frames)]
+        typer.echo(pd.concat(shown, ignore_index=True).to_csv(index=False), nl=False)
+    else:
+        for ind, f in zip(industries, frames):
+            typer.echo(f"\n== {q.industry_name(ind, lang.value)} ({ind}), {year} ==")
+            typer.echo(q.format_table(f, lang.value))
+
+
+@app.command()
+@handles_errors
+def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parquet)"),
+        model: Path = typer.Option(..., help="lavaan-style model file"),
+        scheme: Scheme = typer.Option(Scheme.path),
+        no_scale: bool = typer.Option(False, "--no-scale", help="centre indicators only"),
+        scale_min: Optional[float] = typer.Option(None, help="lower end of the item scale (L)"),
+        scale_max: Optional[float] = typer.Option(None, help="upper end of the item scale (U)"),
+        json_out: Path = typer.Option(..., "--json", help="write the results here")):
+    """Fit a model to any file, without the store, and write JSON results."""
+    from .fitfile import fit_file
+    result = fit_file(data, model, scheme=scheme.value, scaled=not no_scale,
+                      scale_min=scale_min, scale_max=scale_max)
+    json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    typer.echo(f"n={result['n']}, converged={result['converged']} in {result['iterations']} "
+               f"iterations; results written to {json_out}")
+
+
+def _demo_url() -> str:
+    if os.environ.get("NCSI_DATABASE_URL"):
+        return os.environ["NCSI_DATABASE_URL"]
+    return f"sqlite:///{config.data_dir() / 'demo' / 'ncsi-demo.db'}"
+
+
+@app.command()
+@handles_errors
+def demo(seed: int = typer.Option(2025), serve: bool = typer.Option(True, help="serve the dashboard"),
+         port: int = typer.Option(8501), scale: float = typer.Option(1.0),
+         out: Optional[Path] = typer.Option(None, help="demo folder (default data/demo)")):
+    """Everything at once: demo survey → ingest → build → publish every year → dashboard."""
+    from .demo import run_demo
+    url = _demo_url()
+    folder = out or config.data_dir() / "demo"
+    run_demo(seed=seed, folder=folder, url=url, scale=scale, say=typer.echo)
+    if serve:
+        _serve(port, url)
+
+
+def _serve(port: int, url: str) -> None:
+    app_path = config.home() / "dashboards" / "app.py"
+    env = dict(os.environ, NCSI_DATABASE_URL=url)
+    typer.echo(f"dashboard: http://localhost:{port}  (Ctrl-C to stop) / 仪表盘地址")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+def serve(port: int = typer.Option(8501)):
+    """Serve the dashboard on the configured store."""
+    _serve(port, config.database_url())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,216 @@
+"""SQLAlchemy ORM models of the NCSI store.
+
+The schema is created and changed only by the Alembic migrations in ``ncsi/migrations``; these
+models must match the migrations exactly (``tests/test_store.py`` runs Alembic's autogenerate
+comparison and fails on any difference). Keep the schema portable between SQLite and PostgreSQL:
+no dialect-specific types; JSON columns use :class:`sqlalchemy.JSON`.
+
+Published releases are immutable; besides the checks in :mod:`ncsi.store.store`, the first
+migration installs database triggers that refuse UPDATE/DELETE of a published release and of its
+``model_fits`` and ``scores`` rows (triggers are not part of this metadata).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Deterministic constraint names, identical on every database (the migrations rely on them).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RELEASE_STATUSES = ("draft", "published")
+RESPONSE_STATUSES = ("valid", "speeder", "straightliner")
+FIT_STATUSES = ("ok", "failed")
+SCORE_LEVELS = ("brand", "industry", "sector", "nation")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Survey(Base):
+    """A registered questionnaire version; ``definition`` is the text of its YAML file."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[str] = mapped_column(String, primary_key=True)
+    sector: Mapped[str] = mapped_column(String, nullable=False)
+    title_zh: Mapped[str | None] = mapped_column(String, nullable=True)
+    title_en: Mapped[str | None] = mapped_column(String, nullable=True)
+    definition: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(String, nullable=False)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    industry: Mapped[str] = mapped_column(String, nullable=False)
+    name_zh: Mapped[str | None] = mapped_column(String, nullable=True)
+    name_en: Mapped[str | None] = mapped_column(String, nullable=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Revenue(Base):
+    __tablename__ = "revenues"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand: Mapped[str] = mapped_column(ForeignKey("brands.code"), primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float, nullable=False)
+    source: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class Wave(Base):
+    """One ingested survey file: a survey's responses for one year."""
+
+    __tablename__ = "waves"
+    __table_args__ = (
+        ForeignKeyConstraint(["survey_id", "survey_version"], ["surveys.id", "surveys.version"]),
+        UniqueConstraint("survey_id", "year"),
+        Index(None, "year"),
+        {"sqlite_autoincrement": True},  # never reuse the id of a replaced wave
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    survey_id: Mapped[str] = mapped_column(String, nullable=False)
+    survey_version: Mapped[str] = mapped_column(String, nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    source_file: Mapped[str] = mapped_column(String, nullable=False)
+    source_sha256: Mapped[str] = mapped_column(String, nullable=False)
+    n_rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_valid: Mapped[int] = mapped_column(Integer, nullable=False)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Response(Base):
+    """One respondent of a wave; ``items`` maps item code → number or null (JSON)."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "respondent_id"),
+        Index(None, "wave_id", "industry"),
+        CheckConstraint(_in("status", RESPONSE_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    wave_id: Mapped[int] = mapped_column(
+        ForeignKey("waves.id", ondelete="CASCADE"), nullable=False)
+    respondent_id: Mapped[str] = mapped_column(String, nullable=False)
+    industry: Mapped[str] = mapped_column(String, nullable=False)
+    brand: Mapped[str] = mapped_column(String, nullable=False)
+    region: Mapped[str | None] = mapped_column(String, nullable=True)
+    gender: Mapped[str | None] = mapped_column(String, nullable=True)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    weight: Mapped[float] = mapped_column(Float, nullable=False)
+    duration_sec: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    items: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class Release(Base):
+    """A year's release: at most one draft and at most one published release per year."""
+
+    __tablename__ = "releases"
+    __table_args__ = (
+        # status is 'draft' or 'published', so UNIQUE(year, status) means exactly
+        # "at most one draft and at most one published release per year" on every database.
+        UniqueConstraint("year", "status"),
+        CheckConstraint(_in("status", RELEASE_STATUSES), name="status"),
+        CheckConstraint(
+            "status = 'draft' OR (published_at IS NOT NULL AND content_sha256 IS NOT NULL)",
+            name="published_sealed"),
+        {"sqlite_autoincrement": True},  # never reuse the id of a replaced draft
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    issues: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    content_sha256: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class ModelFit(Base):
+    __tablename__ = "model_fits"
+    __table_args__ = (
+        Index(None, "release_id"),
+        CheckConstraint(_in("status", FIT_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), nullable=False)
+    industry: Mapped[str] = mapped_column(String, nullable=False)
+    survey_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    model_name: Mapped[str | None] = mapped_column(String, nullable=True)
+    model_sha256: Mapped[str | None] = mapped_column(String, nullable=True)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    n: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    converged: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    iterations: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class Score(Base):
+    __tablename__ = "scores"
+    __table_args__ = (
+        Index(None, "release_id", "level"),
+        CheckConstraint(_in("level", SCORE_LEVELS), name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), nullable=False)
+    level: Mapped[str] = mapped_column(String, nullable=False)
+    code: Mapped[str] = mapped_column(String, nullable=False)
+    parent: Mapped[str | None] = mapped_column(String, nullable=True)
+    construct: Mapped[str] = mapped_column(String, nullable=False)
+    index: Mapped[float | None] = mapped_column("index", Float, nullable=True)
+    se: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    weight_basis: Mapped[str | None] = mapped_column(String, nullable=True)
+    publishable: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+TABLES = ("surveys", "brands", "revenues", "waves", "responses", "releases", "model_fits",
+          "scores")

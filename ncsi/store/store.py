@@ -1,0 +1,1173 @@
+"""The NCSI store: every write is one transaction, and a published release never changes.
+
+``Store(url)`` opens the database (default ``ncsi.config.database_url()``); ``upgrade()`` brings
+its schema to the newest Alembic revision. Every other method expects the schema at head and
+raises :class:`~ncsi.errors.StoreError` otherwise.
+
+Immutability of published releases is enforced twice: the methods below refuse any change to a
+published year (a bilingual ``StoreError``), and the database itself refuses UPDATE/DELETE of a
+published ``releases`` row and INSERT/UPDATE/DELETE of its ``model_fits``/``scores`` rows
+(triggers installed by migration 0001).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    event,
+    insert,
+    inspect,
+    Text,
+    cast,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .. import config
+from ..errors import StoreError
+from .models import (
+    FIT_STATUSES,
+    RESPONSE_STATUSES,
+    SCORE_LEVELS,
+    Base,
+    Brand,
+    ModelFit,
+    Release,
+    Response,
+    Revenue,
+    Score,
+    Survey,
+    Wave,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+ALEMBIC_INI = MIGRATIONS_DIR / "alembic.ini"
+
+RESPONSE_COLUMNS = ("respondent_id", "industry", "brand", "region", "gender", "age", "weight",
+                    "duration_sec", "status")
+SCORE_COLUMNS = ("level", "code", "parent", "construct", "index", "se", "ci_low", "ci_high", "n",
+                 "weight", "weight_basis", "publishable", "note")
+FIT_KEYS = ("industry", "survey_id", "model_name", "model_sha256", "status", "message", "n",
+            "converged", "iterations", "settings", "result")
+BRAND_COLUMNS = ("brand", "industry", "name_zh", "name_en")
+REVENUE_COLUMNS = ("year", "brand", "revenue")
+
+#: Rows per INSERT executemany batch in add_wave (all batches run in one transaction).
+INSERT_CHUNK = 20_000
+
+_IMMUTABLE_MARK = "published releases never change"
+
+
+# --- engine -----------------------------------------------------------------------------------
+
+class _RawJSON(str):
+    """JSON text encoded in bulk by the store (response items); the engine passes it through."""
+
+    __slots__ = ()
+
+
+def _json_dumps(value: Any) -> str:
+    if type(value) is _RawJSON:
+        return str(value)
+    # NaN/Infinity are not JSON: every value is cleaned by _jsonable() first; this is the backstop.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for the store: creates the SQLite file's folder, turns on SQLite foreign keys
+    and makes SQLite transactions real (``BEGIN`` at the start of every transaction, DDL
+    included), so that every write is all or nothing."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, json_serializer=_json_dumps)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # The pysqlite driver's own transaction handling does not BEGIN before SELECT or DDL;
+    # hand transaction control to SQLAlchemy (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+# --- alembic ----------------------------------------------------------------------------------
+
+def _alembic_config():
+    import sys
+
+    from alembic.config import Config
+
+    # pass stdout explicitly: Config's default is bound when alembic is first imported, which
+    # may be while a test runner or caller has sys.stdout swapped for a stream that later closes
+    cfg = Config(str(ALEMBIC_INI), stdout=sys.stdout)
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+@lru_cache(maxsize=1)
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
+    if len(heads) != 1:  # pragma: no cover - a packaging mistake, not a user error
+        raise RuntimeError(f"NCSI migrations must have exactly one head, found {heads}")
+    return heads[0]
+
+
+def _current_revisions(connection) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+# --- value conversion -------------------------------------------------------------------------
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite keeps no zone; we always write UTC
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    return False
+
+
+def _jsonable(value: Any, where: str = "value") -> Any:
+    """A JSON-safe copy: numpy/pandas scalars to Python, NaN/inf/NA to None, tuples to lists."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, pd.DataFrame):
+        return [_jsonable(r, where) for r in value.to_dict(orient="records")]
+    if isinstance(value, (pd.Series, pd.Index, np.ndarray)):
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(value.tolist())]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(items)]
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    raise StoreError(
+        f"{where}: a {type(value).__name__} cannot be stored as JSON; convert it to numbers, "
+        f"strings, lists or dicts first",
+        message_zh=f"{where}：{type(value).__name__} 类型无法保存为 JSON；请先转换为数字、字符串、列表或字典")
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False, default=str)
+
+
+def _nullable_list(values: np.ndarray) -> list[Any]:
+    """Float array → Python list with None where NaN."""
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
+
+
+def _text(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))  # an ID read as a number: 1001.0 → "1001"
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return str(value)
+
+
+_TRUE = {"1", "true", "t", "yes", "y", "是"}
+_FALSE = {"0", "false", "f", "no", "n", "否", ""}
+
+
+def _to_bool(value: Any) -> bool | None:
+    """True/False, or None when the value is missing or not a recognisable boolean."""
+    if _missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer, float, np.floating)) and float(value) in (0.0, 1.0):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+# --- column builders for the frames the store returns ---------------------------------------
+
+def _frame(columns: Mapping[str, list[Any]], kinds: Mapping[str, str]) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for name, values in columns.items():
+        kind = kinds.get(name, "object")
+        if kind == "str":
+            data[name] = pd.Series(values, dtype="str")
+        elif kind == "float":
+            data[name] = pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+        elif kind == "int":
+            data[name] = pd.Series(pd.array(values, dtype="Int64"))
+        elif kind == "intreq":
+            data[name] = pd.Series(values, dtype="int64")
+        elif kind == "bool":
+            data[name] = pd.Series(values, dtype="bool")
+        elif kind == "datetime":
+            data[name] = pd.to_datetime(pd.Series([_utc(v) for v in values], dtype="object"),
+                                        utc=True)
+        else:
+            data[name] = pd.Series(values, dtype="object")
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def _row_name(pos: int) -> str:
+    return f"row {pos + 2}"  # spreadsheet numbering: header is row 1
+
+
+class Store:
+    """The NCSI store. See the module docstring and docs/architecture.md."""
+
+    def __init__(self, url: str | URL | None = None):
+        self.url = make_url(url if url is not None else config.database_url())
+        self.engine = make_engine(self.url)
+        self._schema_ok = False
+
+    # -- housekeeping ---------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"Store({self._where()!r})"
+
+    def _where(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release the engine's connections (the Store can be used again afterwards)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (``alembic upgrade head``). Idempotent; when
+        the database is already at head it only reads the ``alembic_version`` table."""
+        head = _head_revision()
+        try:
+            with self.engine.connect() as connection:
+                current = _current_revisions(connection)
+            if current == (head,):
+                self._schema_ok = True
+                return
+            self._check_known(current)
+            from alembic import command
+
+            with self.engine.begin() as connection:
+                cfg = _alembic_config()
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+        except StoreError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"store {self._where()}: the schema upgrade failed ({_reason(exc)}); nothing was "
+                f"changed — check that the database is reachable and writable",
+                message_zh=f"数据库 {self._where()}：结构升级失败（{_reason(exc)}），未做任何更改；"
+                           f"请检查数据库是否可访问、可写入") from exc
+        self._schema_ok = True
+
+    def _check_known(self, current: tuple[str, ...]) -> None:
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(_alembic_config())
+        known = {rev.revision for rev in script.walk_revisions()}
+        unknown = [rev for rev in current if rev not in known]
+        if unknown:
+            raise StoreError(
+                f"store {self._where()} is at schema revision {', '.join(unknown)}, which this "
+                f"version of NCSI does not know; upgrade NCSI (the database was written by a "
+                f"newer version)",
+                message_zh=f"数据库 {self._where()} 的结构版本 {', '.join(unknown)} 不为本版 NCSI 所知；"
+                           f"请升级 NCSI（该数据库由更新的版本写入）")
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ok:
+            return
+        try:
+            with self.engine.connect() as connection:
+                current = _current_revisions(connection)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"store {self._where()} cannot be opened ({_reason(exc)}); check the path or "
+                f"NCSI_DATABASE_URL",
+                message_zh=f"无法打开数据库 {self._where()}（{_reason(exc)}）；"
+                           f"请检查路径或 NCSI_DATABASE_URL") from exc
+        if current != (_head_revision(),):
+            state = f"revision {', '.join(current)}" if current else "no schema"
+            raise StoreError(
+                f"store {self._where()} has {state}, not the current schema "
+                f"{_head_revision()}; run Store.upgrade() (alembic upgrade head) first",
+                message_zh=f"数据库 {self._where()} 的结构不是最新版本 {_head_revision()}；"
+                           f"请先运行 Store.upgrade()（alembic upgrade head）")
+        self._schema_ok = True
+
+    @contextmanager
+    def _transaction(self, what: str,
+                     on_integrity: Callable[[IntegrityError], StoreError | None] | None = None,
+                     ) -> Iterator[Session]:
+        """One all-or-nothing transaction; database errors become StoreError naming ``what``."""
+        self._ensure_schema()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            if _IMMUTABLE_MARK in str(exc.orig):
+                raise StoreError(
+                    f"{what}: the database refused to change a published release; published "
+                    f"releases never change — nothing was written",
+                    message_zh=f"{what}：数据库拒绝修改已发布的版本；已发布的版本永不更改——未写入任何内容",
+                ) from exc
+            error = on_integrity(exc) if on_integrity else None
+            if error is None:
+                error = StoreError(
+                    f"{what}: the database refused the change ({_reason(exc)}); nothing was "
+                    f"written — fix the data and try again",
+                    message_zh=f"{what}：数据库拒绝了此更改（{_reason(exc)}），未写入任何内容；请修正数据后重试")
+            raise error from exc
+        except OperationalError as exc:
+            raise StoreError(
+                f"{what}: database error ({_reason(exc)}); nothing was written — if the store is "
+                f"busy, wait for the other NCSI process and try again",
+                message_zh=f"{what}：数据库错误（{_reason(exc)}），未写入任何内容；"
+                           f"如数据库正忙，请等待其他 NCSI 进程结束后重试") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"{what}: the database refused the change ({_reason(exc)}); nothing was written",
+                message_zh=f"{what}：数据库拒绝了此更改（{_reason(exc)}），未写入任何内容") from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        self._ensure_schema()
+        try:
+            with Session(self.engine) as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreError(
+                f"store {self._where()}: cannot read ({_reason(exc)}); try again",
+                message_zh=f"数据库 {self._where()}：读取失败（{_reason(exc)}）；请重试") from exc
+
+    # -- surveys --------------------------------------------------------------------------------
+
+    def register_survey(self, q: Any) -> None:
+        """Record questionnaire ``q`` (its YAML text and sha256) under (q.id, q.version).
+
+        Idempotent for the same sha256; different content under the same id and version is
+        refused: a changed questionnaire needs a new version."""
+        path = Path(q.path)
+        try:
+            definition = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(
+                f"survey {q.id} version {q.version}: cannot read {path} ({exc.strerror or exc}); "
+                f"check that the questionnaire file exists",
+                message_zh=f"问卷 {q.id} 版本 {q.version}：无法读取 {path}；请检查问卷文件是否存在") from exc
+        what = f"registering survey {q.id} version {q.version}"
+        with self._transaction(what) as session:
+            existing = session.get(Survey, (q.id, q.version))
+            if existing is not None:
+                if existing.sha256 == q.sha256:
+                    return
+                raise StoreError(
+                    f"survey {q.id} version {q.version} is already registered with different "
+                    f"content (sha256 {existing.sha256[:12]}…, now {q.sha256[:12]}… in {path}); "
+                    f"a registered questionnaire never changes — bump 'version' in {path}",
+                    message_zh=f"问卷 {q.id} 版本 {q.version} 已以不同内容登记；已登记的问卷不可更改——"
+                               f"请在 {path} 中提高 version（版本号）")
+            session.add(Survey(
+                id=q.id, version=q.version, sector=q.sector,
+                title_zh=getattr(q, "title_zh", None), title_en=getattr(q, "title_en", None),
+                definition=definition, sha256=q.sha256, registered_at=_now()))
+
+    def surveys(self) -> pd.DataFrame:
+        """Registered surveys: id, version, sector, title_zh, title_en, sha256, registered_at."""
+        cols = ("id", "version", "sector", "title_zh", "title_en", "sha256", "registered_at")
+        with self._reading() as session:
+            rows = session.execute(
+                select(*(getattr(Survey, c) for c in cols)).order_by(Survey.id, Survey.version)
+            ).all()
+        return _frame(dict(zip(cols, _columns(rows, len(cols)))),
+                      {**{c: "str" for c in cols}, "registered_at": "datetime"})
+
+    # -- brands and revenue ---------------------------------------------------------------------
+
+    def known_brands(self) -> pd.DataFrame:
+        """Columns brand, industry, name_zh, name_en, is_demo (sorted by industry, brand)."""
+        with self._reading() as session:
+            rows = session.execute(
+                select(Brand.code, Brand.industry, Brand.name_zh, Brand.name_en, Brand.is_demo)
+                .order_by(Brand.industry, Brand.code)).all()
+        cols = ("brand", "industry", "name_zh", "name_en", "is_demo")
+        return _frame(dict(zip(cols, _columns(rows, len(cols)))),
+                      {"brand": "str", "industry": "str", "name_zh": "str", "name_en": "str",
+                       "is_demo": "bool"})
+
+    def load_brands(self, df: pd.DataFrame, source: str) -> int:
+        """Insert or update brands from ``df`` (brand, industry, name_zh, name_en[, is_demo]) in one
+        transaction; returns the number of rows."""
+        _require_columns(df, BRAND_COLUMNS, source, "brands")
+        n = len(df)
+        codes = [_text(v) for v in df["brand"].tolist()]
+        industries = [_text(v) for v in df["industry"].tolist()]
+        names_zh = [_text(v) for v in df["name_zh"].tolist()]
+        names_en = [_text(v) for v in df["name_en"].tolist()]
+        demo_raw = df["is_demo"].tolist() if "is_demo" in df.columns else [False] * n
+        rows: list[dict[str, Any]] = []
+        first_row: dict[str, int] = {}
+        for pos in range(n):
+            code, industry = codes[pos], industries[pos]
+            where = f"{source}, {_row_name(pos)}"
+            if not code or not code.strip():
+                raise _row_error(where, "brand", "the brand code is empty; fill it in",
+                                 "品牌代码为空；请填写")
+            if not industry or not industry.strip():
+                raise _row_error(where, "industry", f"brand '{code}' has no industry; fill it in",
+                                 f"品牌 '{code}' 缺少行业；请填写")
+            if code in first_row:
+                raise _row_error(
+                    where, "brand",
+                    f"brand '{code}' appears again (first at {_row_name(first_row[code])}); "
+                    f"keep one row per brand",
+                    f"品牌 '{code}' 重复出现（首次在第 {first_row[code] + 2} 行）；每个品牌只保留一行")
+            first_row[code] = pos
+            is_demo = False if _missing(demo_raw[pos]) else _to_bool(demo_raw[pos])
+            if is_demo is None:
+                raise _row_error(where, "is_demo",
+                                 f"is_demo '{demo_raw[pos]}' is not true/false; write true or false",
+                                 f"is_demo 值 '{demo_raw[pos]}' 不是 true/false；请填写 true 或 false")
+            rows.append({"code": code, "industry": industry, "name_zh": names_zh[pos],
+                         "name_en": names_en[pos], "is_demo": is_demo})
+        with self._transaction(f"loading brands from {source}") as session:
+            existing = set(session.scalars(select(Brand.code)))
+            new = [dict(r, registered_at=_now()) for r in rows if r["code"] not in existing]
+            changed = [r for r in rows if r["code"] in existing]
+            if new:
+                session.execute(insert(Brand), new)
+            if changed:
+                session.execute(update(Brand), changed)  # bulk UPDATE by primary key
+        return n
+
+    def load_revenue(self, df: pd.DataFrame, source: str) -> int:
+        """Insert or update revenues from ``df`` (year, brand, revenue) in one transaction; every
+        brand must be known. Returns the number of rows."""
+        _require_columns(df, REVENUE_COLUMNS, source, "revenue")
+        n = len(df)
+        brands = [_text(v) for v in df["brand"].tolist()]
+        years = _int_column(df["year"], source, "year", required=True)
+        revenue = _float_column(df["revenue"], source, "revenue", required=True)
+        rows: list[dict[str, Any]] = []
+        first_row: dict[tuple[int, str], int] = {}
+        for pos in range(n):
+            where = f"{source}, {_row_name(pos)}"
+            brand = brands[pos]
+            if not brand or not brand.strip():
+                raise _row_error(where, "brand", "the brand code is empty; fill it in",
+                                 "品牌代码为空；请填写")
+            if revenue[pos] < 0:
+                raise _row_error(where, "revenue",
+                                 f"revenue {revenue[pos]} of brand '{brand}' is negative; "
+                                 f"correct it", f"品牌 '{brand}' 的营业收入 {revenue[pos]} 为负数；请更正")
+            key = (years[pos], brand)
+            if key in first_row:
+                raise _row_error(
+                    where, "brand",
+                    f"brand '{brand}' has a second revenue for {years[pos]} (first at "
+                    f"{_row_name(first_row[key])}); keep one row per brand and year",
+                    f"品牌 '{brand}' 在 {years[pos]} 年有重复的营业收入（首次在第 {first_row[key] + 2} 行）；"
+                    f"每个品牌每年只保留一行")
+            first_row[key] = pos
+            rows.append({"year": years[pos], "brand": brand, "revenue": revenue[pos],
+                         "source": str(source)})
+        with self._transaction(f"loading revenue from {source}") as session:
+            known = set(session.scalars(select(Brand.code)))
+            for pos, row in enumerate(rows):
+                if row["brand"] not in known:
+                    raise _row_error(
+                        f"{source}, {_row_name(pos)}", "brand",
+                        f"brand '{row['brand']}' is not a known brand; load it with the brands "
+                        f"list first (or correct the code)",
+                        f"品牌 '{row['brand']}' 不在已知品牌中；请先导入品牌清单（或更正代码）")
+            existing = set(session.execute(
+                select(Revenue.year, Revenue.brand).where(
+                    Revenue.year.in_(sorted({r["year"] for r in rows})))).all())
+            new = [r for r in rows if (r["year"], r["brand"]) not in existing]
+            changed = [r for r in rows if (r["year"], r["brand"]) in existing]
+            if new:
+                session.execute(insert(Revenue), new)
+            if changed:
+                session.execute(update(Revenue), changed)
+        return n
+
+    def revenue(self, year: int) -> pd.DataFrame:
+        """Columns brand, industry, revenue for ``year`` (sorted by industry, brand)."""
+        with self._reading() as session:
+            rows = session.execute(
+                select(Revenue.brand, Brand.industry, Revenue.revenue)
+                .join(Brand, Brand.code == Revenue.brand)
+                .where(Revenue.year == int(year))
+                .order_by(Brand.industry, Revenue.brand)).all()
+        cols = ("brand", "industry", "revenue")
+        return _frame(dict(zip(cols, _columns(rows, 3))),
+                      {"brand": "str", "industry": "str", "revenue": "float"})
+
+    # -- waves and responses --------------------------------------------------------------------
+
+    def wave_exists(self, survey_id: str, year: int) -> bool:
+        with self._reading() as session:
+            return session.scalar(
+                select(Wave.id).where(Wave.survey_id == survey_id, Wave.year == int(year))
+            ) is not None
+
+    def add_wave(self, *, survey_id: str, survey_version: str, year: int, source_file: str,
+                 source_sha256: str, responses: pd.DataFrame, report: dict,
+                 replace: bool = False) -> int:
+        """Store one survey file's responses for ``year`` in ONE transaction; returns the wave id.
+
+        ``responses`` has the columns respondent_id, industry, brand, region, gender, age, weight,
+        duration_sec, status, then the item columns (numbers; NaN = empty, stored as JSON null).
+        An existing (survey_id, year) wave is refused unless ``replace``; replacing is refused
+        when the year has a published release."""
+        year = int(year)
+        source = str(source_file)
+        params = _response_params(responses, source)
+        n_valid = sum(1 for p in params if p["status"] == "valid")
+        report_json = _jsonable(report, "report")
+
+        def diagnose(exc: IntegrityError) -> StoreError | None:
+            dup = responses["respondent_id"].map(_text)
+            repeated = dup[dup.duplicated(keep=False)]
+            if len(repeated):
+                first = repeated.iloc[0]
+                positions = [i for i, v in enumerate(dup.tolist()) if v == first]
+                rows = ", ".join(str(p + 2) for p in positions[:5])
+                count = repeated.nunique()
+                return StoreError(
+                    f"{source}: respondent_id '{first}' appears more than once (rows {rows})"
+                    f"{f' and {count - 1} more repeated IDs' if count > 1 else ''}; every "
+                    f"respondent needs a unique ID — nothing was written",
+                    message_zh=f"{source}：respondent_id '{first}' 重复出现（第 {rows} 行）；"
+                               f"每位受访者的编号必须唯一——未写入任何内容")
+            if "waves" in str(exc.orig) or "survey_id" in str(exc.orig):
+                return _wave_exists_error(survey_id, year, source)
+            return None
+
+        what = f"{source}: storing the {year} wave of survey {survey_id}"
+        with self._transaction(what, diagnose) as session:
+            if session.get(Survey, (survey_id, survey_version)) is None:
+                raise StoreError(
+                    f"{source}: survey {survey_id} version {survey_version} is not registered; "
+                    f"register the questionnaire (Store.register_survey) before ingesting",
+                    message_zh=f"{source}：问卷 {survey_id} 版本 {survey_version} 尚未登记；"
+                               f"请先登记问卷再导入数据")
+            if self._published_id(session, year) is not None:
+                raise StoreError(
+                    f"{source}: the {year} release is already published, so no wave of {year} "
+                    f"can be added or replaced; published releases never change — ingest it "
+                    f"under the year it belongs to, or start a new year",
+                    message_zh=f"{source}：{year} 年版本已发布，不能再新增或替换 {year} 年的数据；"
+                               f"已发布的版本永不更改")
+            old = session.scalar(
+                select(Wave).where(Wave.survey_id == survey_id, Wave.year == year))
+            if old is not None:
+                if not replace:
+                    raise _wave_exists_error(survey_id, year, source)
+                session.execute(delete(Response).where(Response.wave_id == old.id))
+                session.execute(delete(Wave).where(Wave.id == old.id))
+                session.expunge(old)
+            wave = Wave(survey_id=survey_id, survey_version=survey_version, year=year,
+                        source_file=source, source_sha256=source_sha256, n_rows=len(params),
+                        n_valid=n_valid, report=report_json, ingested_at=_now())
+            session.add(wave)
+            session.flush()
+            table = Response.__table__
+            for start in range(0, len(params), INSERT_CHUNK):
+                chunk = params[start:start + INSERT_CHUNK]
+                for p in chunk:
+                    p["wave_id"] = wave.id
+                session.execute(insert(table), chunk)
+            wave_id = wave.id
+        return wave_id
+
+    def waves(self, year: int | None = None) -> pd.DataFrame:
+        """Columns id, survey_id, survey_version, year, source_file, source_sha256, n_rows,
+        n_valid, ingested_at, report (a dict)."""
+        cols = ("id", "survey_id", "survey_version", "year", "source_file", "source_sha256",
+                "n_rows", "n_valid", "ingested_at", "report")
+        stmt = select(*(getattr(Wave, c) for c in cols)).order_by(Wave.year, Wave.survey_id)
+        if year is not None:
+            stmt = stmt.where(Wave.year == int(year))
+        with self._reading() as session:
+            rows = session.execute(stmt).all()
+        return _frame(dict(zip(cols, _columns(rows, len(cols)))),
+                      {"id": "intreq", "survey_id": "str", "survey_version": "str",
+                       "year": "intreq", "source_file": "str", "source_sha256": "str",
+                       "n_rows": "intreq", "n_valid": "intreq", "ingested_at": "datetime"})
+
+    def responses(self, year: int, *, industry: str | None = None,
+                  survey_id: str | None = None, valid_only: bool = True) -> pd.DataFrame:
+        """The stored responses of ``year``: survey_id, respondent_id, industry, brand, region,
+        gender, age (Int64), weight, duration_sec, status, then the item columns as float (NaN
+        where empty). Sorted by survey and ingest order."""
+        r = Response.__table__.c
+        w = Wave.__table__.c
+        stmt = (select(w.survey_id, r.respondent_id, r.industry, r.brand, r.region, r.gender,
+                       r.age, r.weight, r.duration_sec, r.status, cast(r["items"], Text))
+                .select_from(Response.__table__.join(Wave.__table__, r.wave_id == w.id))
+                .where(w.year == int(year))
+                .order_by(w.survey_id, r.id))
+        if industry is not None:
+            stmt = stmt.where(r.industry == industry)
+        if survey_id is not None:
+            stmt = stmt.where(w.survey_id == survey_id)
+        if valid_only:
+            stmt = stmt.where(r.status == "valid")
+        with self._reading() as session:
+            rows = session.connection().execute(stmt).all()
+        cols = ("survey_id",) + RESPONSE_COLUMNS
+        columns = _columns(rows, len(cols) + 1)
+        base = _frame(dict(zip(cols, columns[:-1])),
+                      {"survey_id": "str", "respondent_id": "str", "industry": "str",
+                       "brand": "str", "region": "str", "gender": "str", "age": "int",
+                       "weight": "float", "duration_sec": "float", "status": "str"})
+        if not rows:
+            return base
+        columns, matrix = _decode_items(columns[-1])
+        return pd.concat([base, pd.DataFrame(matrix, columns=columns)], axis=1)
+
+    # -- releases -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _published_id(session: Session, year: int) -> int | None:
+        return session.scalar(
+            select(Release.id).where(Release.year == year, Release.status == "published"))
+
+    def save_draft(self, year: int, *, settings: dict, provenance: dict, fits: list[dict],
+                   scores: pd.DataFrame, issues: list[dict]) -> int:
+        """Store the draft release of ``year`` (replacing an existing draft) in ONE transaction;
+        refused when ``year`` is already published. Returns the new release id."""
+        year = int(year)
+        fit_rows = [_fit_params(fit, i) for i, fit in enumerate(fits)]
+        score_rows = _score_params(scores)
+        release_values = {"settings": _jsonable(settings, "settings"),
+                          "provenance": _jsonable(provenance, "provenance"),
+                          "issues": _jsonable(list(issues), "issues")}
+        with self._transaction(f"saving the {year} draft release") as session:
+            if self._published_id(session, year) is not None:
+                raise _published_error(year, "its draft cannot be saved again")
+            old = session.scalar(
+                select(Release.id).where(Release.year == year, Release.status == "draft"))
+            if old is not None:
+                session.execute(delete(Score).where(Score.release_id == old))
+                session.execute(delete(ModelFit).where(ModelFit.release_id == old))
+                session.execute(delete(Release).where(Release.id == old))
+            release = Release(year=year, status="draft", created_at=_now(), **release_values)
+            session.add(release)
+            session.flush()
+            release_id = release.id
+            if fit_rows:
+                session.execute(insert(ModelFit.__table__),
+                                [dict(r, release_id=release_id) for r in fit_rows])
+            if score_rows:
+                session.execute(insert(Score.__table__),
+                                [dict(r, release_id=release_id) for r in score_rows])
+        return release_id
+
+    def publish(self, year: int) -> int:
+        """Publish the draft of ``year``: sets published_at and content_sha256. Returns its id."""
+        year = int(year)
+        with self._transaction(f"publishing the {year} release") as session:
+            if self._published_id(session, year) is not None:
+                raise _published_error(year, "it is already published")
+            draft = session.scalar(
+                select(Release.id).where(Release.year == year, Release.status == "draft"))
+            if draft is None:
+                raise StoreError(
+                    f"there is no draft release for {year} to publish; run `ncsi build --year "
+                    f"{year}` first",
+                    message_zh=f"{year} 年没有可发布的草稿版本；请先运行 `ncsi build --year {year}`")
+            digest = _content_sha256(session, draft)
+            session.execute(update(Release).where(Release.id == draft, Release.status == "draft")
+                            .values(status="published", published_at=_now(),
+                                    content_sha256=digest))
+        return draft
+
+    def releases(self) -> pd.DataFrame:
+        """Columns id, year, status, created_at, published_at, content_sha256 (by year, id)."""
+        cols = ("id", "year", "status", "created_at", "published_at", "content_sha256")
+        with self._reading() as session:
+            rows = session.execute(select(*(getattr(Release, c) for c in cols))
+                                   .order_by(Release.year, Release.id)).all()
+        return _frame(dict(zip(cols, _columns(rows, len(cols)))),
+                      {"id": "intreq", "year": "intreq", "status": "str",
+                       "created_at": "datetime", "published_at": "datetime",
+                       "content_sha256": "str"})
+
+    def release(self, year: int, status: str = "published") -> dict | None:
+        """The release row of ``year`` with ``status`` as a dict (id, year, status, created_at,
+        published_at, settings, provenance, issues, content_sha256), or None."""
+        if status not in ("draft", "published"):
+            raise StoreError(f"release status '{status}' is not 'draft' or 'published'",
+                             message_zh=f"版本状态 '{status}' 不是 'draft' 或 'published'")
+        cols = ("id", "year", "status", "created_at", "published_at", "settings", "provenance",
+                "issues", "content_sha256")
+        with self._reading() as session:
+            row = session.execute(select(*(getattr(Release, c) for c in cols))
+                                  .where(Release.year == int(year), Release.status == status)
+                                  ).first()
+        if row is None:
+            return None
+        out = dict(zip(cols, row))
+        out["created_at"] = _utc(out["created_at"])
+        out["published_at"] = _utc(out["published_at"])
+        return out
+
+    def release_scores(self, release_id: int) -> pd.DataFrame:
+        """The scores of one release: the SCORE_COLUMNS, in the order they were saved."""
+        stmt = (select(*_score_select()).where(Score.release_id == int(release_id))
+                .order_by(Score.id))
+        with self._reading() as session:
+            rows = session.execute(stmt).all()
+        return _score_frame(rows, ())
+
+    def release_fits(self, release_id: int) -> list[dict]:
+        """The model fits of one release as dicts: id plus the FIT_KEYS, in saved order."""
+        cols = ("id",) + FIT_KEYS
+        with self._reading() as session:
+            rows = session.execute(select(*(getattr(ModelFit, c) for c in cols))
+                                   .where(ModelFit.release_id == int(release_id))
+                                   .order_by(ModelFit.id)).all()
+        return [dict(zip(cols, row)) for row in rows]
+
+    def published_scores(self, level: str | None = None,
+                         construct: str | None = None) -> pd.DataFrame:
+        """Scores of every published release: year, release_id, then the SCORE_COLUMNS."""
+        stmt = (select(Release.year, Score.release_id, *_score_select())
+                .join(Release, Release.id == Score.release_id)
+                .where(Release.status == "published")
+                .order_by(Release.year, Score.id))
+        if level is not None:
+            stmt = stmt.where(Score.level == level)
+        if construct is not None:
+            stmt = stmt.where(Score.construct == construct)
+        with self._reading() as session:
+            rows = session.execute(stmt).all()
+        return _score_frame(rows, ("year", "release_id"))
+
+    def verify_release(self, release_id: int) -> bool:
+        """True when a published release's content still hashes to its content_sha256."""
+        with self._reading() as session:
+            stored = session.scalar(select(Release.content_sha256)
+                                    .where(Release.id == int(release_id)))
+            return stored is not None and stored == _content_sha256(session, int(release_id))
+
+    # -- tests ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """The full content of every table (except alembic_version), rows sorted; equal
+        snapshots mean an unchanged store."""
+        out: dict[str, list[tuple]] = {}
+        with self.engine.connect() as connection:
+            names = sorted(set(inspect(connection).get_table_names()) - {"alembic_version"})
+            reflected = MetaData()
+            for name in names:
+                table = Base.metadata.tables.get(name)
+                if table is None:
+                    table = Table(name, reflected, autoload_with=connection)
+                rows = [tuple(row) for row in connection.execute(select(table))]
+                out[name] = sorted(rows, key=_canonical)
+        return out
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _reason(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+def _columns(rows: list, width: int) -> list[list[Any]]:
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(col) for col in zip(*rows)]
+
+
+def _decode_items(texts: list[Any]) -> tuple[list[str], np.ndarray]:
+    """Item JSON texts (one per response) → (item codes, float matrix with NaN for null).
+
+    Decodes all rows in one ``json.loads`` call; codes keep the order in which they were stored
+    (a survey's codes first, then codes only other surveys have)."""
+    if all(isinstance(t, str) for t in texts):
+        dicts = json.loads("[" + ",".join(texts) + "]")
+    else:  # a driver that already decoded JSON
+        dicts = [json.loads(t) if isinstance(t, str) else t for t in texts]
+    codes: dict[str, None] = {}
+    previous: tuple | None = None
+    for d in dicts:  # one key set per wave: collect codes where it changes
+        keys = tuple(d)
+        if keys != previous:
+            codes.update(dict.fromkeys(keys))
+            previous = keys
+    ordered = list(codes)
+    if not ordered:
+        return [], np.empty((len(dicts), 0))
+    if len(ordered) == 1:
+        code = ordered[0]
+        return ordered, np.array([d.get(code) for d in dicts], dtype=float).reshape(-1, 1)
+    getter = itemgetter(*ordered)
+    values = []
+    for d in dicts:
+        try:
+            values.append(getter(d))
+        except KeyError:
+            values.append(tuple(d.get(k) for k in ordered))
+    return ordered, np.array(values, dtype=float)
+
+
+def _encode_items(codes: list[str], matrix: np.ndarray) -> list[_RawJSON]:
+    """One JSON object per row {code: number or null}, encoded in bulk (NaN → null)."""
+    n = matrix.shape[0]
+    if not codes:
+        return [_RawJSON("{}")] * n
+    nan = np.isnan(matrix)
+    finite = matrix[~nan]
+    keys = [json.dumps(c, ensure_ascii=False).replace("%", "%%") for c in codes]
+    template = "{" + ",".join(f"{k}:%s" for k in keys) + "}"
+    low = int(finite.min()) if finite.size else 0
+    high = int(finite.max()) if finite.size else 0
+    if finite.size == 0 or (high - low <= 100_000 and np.array_equal(finite, np.round(finite))):
+        # Whole numbers in a small range (survey answers): look the JSON text of each value up.
+        table = np.array(["null"] + [json.dumps(float(v)) for v in range(low, high + 1)],
+                         dtype=object)
+        index = np.zeros(matrix.shape, dtype=np.int64)
+        index[~nan] = finite.astype(np.int64) - low + 1
+        cells = table[index].tolist()
+    else:
+        cells = [[json.dumps(v) for v in row] for row in _nullable_matrix(matrix)]
+    return [_RawJSON(template % row) for row in map(tuple, cells)]
+
+
+def _row_error(where: str, column: str, message: str, message_zh: str) -> StoreError:
+    return StoreError(f"{where}, column '{column}': {message}",
+                      message_zh=f"{where}，列 '{column}'：{message_zh}")
+
+
+def _require_columns(df: pd.DataFrame, required: tuple[str, ...], source: str,
+                     kind: str) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise StoreError(
+            f"{source}: the {kind} data lacks column(s) {', '.join(missing)}; it needs "
+            f"{', '.join(required)}",
+            message_zh=f"{source}：{kind} 数据缺少列 {', '.join(missing)}；需要 {', '.join(required)}")
+
+
+def _numeric(series: pd.Series, source: str, column: str) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce")
+    bad = values.isna().to_numpy() & series.notna().to_numpy()
+    if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object or \
+            pd.api.types.is_string_dtype(series.dtype):
+        blank = series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+        bad &= ~blank
+    array = values.to_numpy(dtype=float, na_value=np.nan)
+    bad |= np.isinf(array)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise _row_error(f"{source}, {_row_name(pos)}", column,
+                         f"'{series.iloc[pos]}' is not a finite number; correct it",
+                         f"'{series.iloc[pos]}' 不是有效数字；请更正")
+    return array
+
+
+def _float_column(series: pd.Series, source: str, column: str,
+                  required: bool = False) -> list[float | None]:
+    array = _numeric(series, source, column)
+    if required and np.isnan(array).any():
+        pos = int(np.flatnonzero(np.isnan(array))[0])
+        raise _row_error(f"{source}, {_row_name(pos)}", column, "the value is empty; fill it in",
+                         "该值为空；请填写")
+    return _nullable_list(array)
+
+
+def _int_column(series: pd.Series, source: str, column: str,
+                required: bool = False) -> list[int | None]:
+    array = _numeric(series, source, column)
+    nan = np.isnan(array)
+    if required and nan.any():
+        pos = int(np.flatnonzero(nan)[0])
+        raise _row_error(f"{source}, {_row_name(pos)}", column, "the value is empty; fill it in",
+                         "该值为空；请填写")
+    fractional = ~nan & (array != np.round(array))
+    if fractional.any():
+        pos = int(np.flatnonzero(fractional)[0])
+        raise _row_error(f"{source}, {_row_name(pos)}", column,
+                         f"{array[pos]} is not a whole number; correct it",
+                         f"{array[pos]} 不是整数；请更正")
+    out = array.astype(object)
+    out[nan] = None
+    out[~nan] = array[~nan].astype(np.int64).tolist()
+    return out.tolist()
+
+
+def _response_params(responses: pd.DataFrame, source: str) -> list[dict[str, Any]]:
+    _require_columns(responses, RESPONSE_COLUMNS, source, "responses")
+    responses = responses.reset_index(drop=True)
+    item_columns = [str(c) for c in responses.columns if c not in RESPONSE_COLUMNS]
+    n = len(responses)
+    text = {c: _text_column(responses[c])
+            for c in ("respondent_id", "industry", "brand", "region", "gender", "status")}
+    for column in ("respondent_id", "industry", "brand"):
+        for pos, value in enumerate(text[column]):
+            if value is None or not value.strip():
+                raise _row_error(f"{source}, {_row_name(pos)}", column,
+                                 "the value is empty; every response needs it",
+                                 "该值为空；每条回答都必须填写")
+    for pos, value in enumerate(text["status"]):
+        if value not in RESPONSE_STATUSES:
+            raise _row_error(f"{source}, {_row_name(pos)}", "status",
+                             f"status '{value}' of respondent '{text['respondent_id'][pos]}' is "
+                             f"not one of {', '.join(RESPONSE_STATUSES)}",
+                             f"受访者 '{text['respondent_id'][pos]}' 的状态 '{value}' 不是 "
+                             f"{', '.join(RESPONSE_STATUSES)} 之一")
+    age = _int_column(responses["age"], source, "age")
+    weight = _float_column(responses["weight"], source, "weight", required=True)
+    duration = _float_column(responses["duration_sec"], source, "duration_sec")
+    if item_columns:
+        matrix = np.column_stack([_numeric(responses[c], source, str(c))
+                                  for c in responses.columns if c not in RESPONSE_COLUMNS])
+        items = _encode_items(item_columns, matrix)
+    else:
+        items = _encode_items([], np.empty((n, 0)))
+    params = [
+        {"respondent_id": rid, "industry": ind, "brand": br, "region": reg, "gender": gen,
+         "age": a, "weight": w, "duration_sec": d, "status": st, "items": it}
+        for rid, ind, br, reg, gen, a, w, d, st, it in zip(
+            text["respondent_id"], text["industry"], text["brand"], text["region"],
+            text["gender"], age, weight, duration, text["status"], items)
+    ]
+    return params
+
+
+def _text_column(series: pd.Series) -> list[str | None]:
+    """Column → Python strings with None where missing (fast for text columns)."""
+    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+        return [_text(v) for v in series.tolist()]
+    values = series.to_numpy(dtype=object, na_value=None).tolist()
+    return [v if v is None or type(v) is str else _text(v) for v in values]
+
+
+def _nullable_matrix(matrix: np.ndarray) -> list[list[Any]]:
+    out = matrix.astype(object)
+    out[np.isnan(matrix)] = None
+    return out.tolist()
+
+
+def _wave_exists_error(survey_id: str, year: int, source: str) -> StoreError:
+    return StoreError(
+        f"{source}: the {year} wave of survey {survey_id} was already ingested (wave already "
+        f"ingested; use --replace to replace it)",
+        message_zh=f"{source}：问卷 {survey_id} 的 {year} 年数据已导入；如需替换请使用 --replace")
+
+
+def _published_error(year: int, what: str) -> StoreError:
+    return StoreError(
+        f"the {year} release is published and {what}: published releases never change — "
+        f"corrections go into a later year's release",
+        message_zh=f"{year} 年版本已发布：已发布的版本永不更改——更正请放入以后年度的版本")
+
+
+def _fit_params(fit: Mapping[str, Any], i: int) -> dict[str, Any]:
+    where = f"model fit {i} ({fit.get('industry', '?')}/{fit.get('survey_id', '?')})"
+    missing = [k for k in FIT_KEYS if k not in fit]
+    if missing:
+        raise StoreError(f"{where}: lacks {', '.join(missing)}; a fit needs {', '.join(FIT_KEYS)}",
+                         message_zh=f"{where}：缺少 {', '.join(missing)}")
+    if fit["status"] not in FIT_STATUSES:
+        raise StoreError(f"{where}: status '{fit['status']}' is not 'ok' or 'failed'",
+                         message_zh=f"{where}：状态 '{fit['status']}' 不是 'ok' 或 'failed'")
+    if _missing(fit["industry"]) or not str(fit["industry"]).strip():
+        raise StoreError(f"{where}: the industry is empty", message_zh=f"{where}：行业为空")
+
+    def opt_int(key: str) -> int | None:
+        value = fit[key]
+        if _missing(value):
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or not number.is_integer():
+            raise StoreError(f"{where}: {key} '{value}' is not a whole number",
+                             message_zh=f"{where}：{key} '{value}' 不是整数")
+        return int(number)
+
+    converged = None if _missing(fit["converged"]) else _to_bool(fit["converged"])
+    return {
+        "industry": str(fit["industry"]),
+        "survey_id": _text(fit["survey_id"]),
+        "model_name": _text(fit["model_name"]),
+        "model_sha256": _text(fit["model_sha256"]),
+        "status": fit["status"],
+        "message": _text(fit["message"]),
+        "n": opt_int("n"),
+        "converged": converged,
+        "iterations": opt_int("iterations"),
+        "settings": _jsonable(fit["settings"], f"{where}.settings"),
+        "result": _jsonable(fit["result"], f"{where}.result"),
+    }
+
+
+def _score_params(scores: pd.DataFrame) -> list[dict[str, Any]]:
+    if len(scores) == 0:
+        return []
+    _require_columns(scores, SCORE_COLUMNS, "scores", "scores")
+    scores = scores.reset_index(drop=True)
+    n = len(scores)
+    text = {c: [_text(v) for v in scores[c].tolist()]
+            for c in ("level", "code", "parent", "construct", "weight_basis", "note")}
+
+    def where(pos: int) -> str:
+        return (f"scores row {pos} (level {text['level'][pos]}, code {text['code'][pos]}, "
+                f"construct {text['construct'][pos]})")
+
+    for pos in range(n):
+        if text["level"][pos] not in SCORE_LEVELS:
+            raise StoreError(f"{where(pos)}: level must be one of {', '.join(SCORE_LEVELS)}",
+                             message_zh=f"{where(pos)}：level 必须是 {', '.join(SCORE_LEVELS)} 之一")
+        for column in ("code", "construct"):
+            if not text[column][pos]:
+                raise StoreError(f"{where(pos)}: {column} is empty",
+                                 message_zh=f"{where(pos)}：{column} 为空")
+    floats = {}
+    for column in ("index", "se", "ci_low", "ci_high", "weight"):
+        array = pd.to_numeric(scores[column], errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan)
+        bad = np.isinf(array) | (np.isnan(array) & scores[column].notna().to_numpy())
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise StoreError(f"{where(pos)}: {column} '{scores[column].iloc[pos]}' is not a "
+                             f"finite number",
+                             message_zh=f"{where(pos)}：{column} '{scores[column].iloc[pos]}' 不是有效数字")
+        floats[column] = _nullable_list(array)
+    ns = []
+    for pos, value in enumerate(scores["n"].tolist()):
+        if _missing(value):
+            ns.append(None)
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or not number.is_integer():
+            raise StoreError(f"{where(pos)}: n '{value}' is not a whole number",
+                             message_zh=f"{where(pos)}：n '{value}' 不是整数")
+        ns.append(int(number))
+    publishable = []
+    for pos, value in enumerate(scores["publishable"].tolist()):
+        flag = _to_bool(value)
+        if flag is None:
+            raise StoreError(f"{where(pos)}: publishable '{value}' is not true or false",
+                             message_zh=f"{where(pos)}：publishable '{value}' 不是 true 或 false")
+        publishable.append(flag)
+    return [
+        {"level": text["level"][i], "code": text["code"][i], "parent": text["parent"][i],
+         "construct": text["construct"][i], "index": floats["index"][i], "se": floats["se"][i],
+         "ci_low": floats["ci_low"][i], "ci_high": floats["ci_high"][i], "n": ns[i],
+         "weight": floats["weight"][i], "weight_basis": text["weight_basis"][i],
+         "publishable": publishable[i], "note": text["note"][i]}
+        for i in range(n)
+    ]
+
+
+def _score_select() -> list:
+    return [Score.__table__.c[c] for c in SCORE_COLUMNS]
+
+
+_SCORE_KINDS = {"level": "str", "code": "str", "parent": "str", "construct": "str",
+                "index": "float", "se": "float", "ci_low": "float", "ci_high": "float",
+                "n": "int", "weight": "float", "weight_basis": "str", "publishable": "bool",
+                "note": "str", "year": "intreq", "release_id": "intreq"}
+
+
+def _score_frame(rows: list, lead: tuple[str, ...]) -> pd.DataFrame:
+    cols = lead + SCORE_COLUMNS
+    return _frame(dict(zip(cols, _columns(rows, len(cols)))), _SCORE_KINDS)
+
+
+def _content_sha256(session: Session, release_id: int) -> str:
+    """sha256 of a release's content: year, settings, provenance, issues, its fits and scores
+    (rows as stored, order-independent; ids and timestamps excluded)."""
+    release = session.execute(
+        select(Release.year, Release.settings, Release.provenance, Release.issues)
+        .where(Release.id == release_id)).one()
+    fits = session.execute(select(*(ModelFit.__table__.c[k] for k in FIT_KEYS))
+                           .where(ModelFit.release_id == release_id)).all()
+    scores = session.execute(select(*_score_select()).where(Score.release_id == release_id)).all()
+    document = {
+        "year": release.year,
+        "settings": release.settings,
+        "provenance": release.provenance,
+        "issues": release.issues,
+        "fits": sorted((_canonical(dict(zip(FIT_KEYS, f))) for f in fits)),
+        "scores": sorted((_canonical(dict(zip(SCORE_COLUMNS, s))) for s in scores)),
+    }
+    return hashlib.sha256(_canonical(document).encode("utf-8")).hexdigest()

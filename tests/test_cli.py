@@ -1,0 +1,181 @@
+"""The CLI end to end on a small generated survey, through a subprocess-free typer runner and a
+real SQLite store; and the pipeline's indices against the generator's known true indices."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ncsi.cli import app
+from ncsi.store import Store
+
+from .conftest import SMALL_YEARS
+
+runner = CliRunner()
+DATA = Path(__file__).parent / "data"
+
+
+def run(*args, env=None):
+    result = runner.invoke(app, [str(a) for a in args], env=env)
+    return result
+
+
+@pytest.fixture()
+def cli_env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("NCSI_DATABASE_URL", url)
+    return url
+
+
+def test_cli_end_to_end(small_survey, cli_env):
+    r = run("brands", small_survey / "brands.csv")
+    assert r.exit_code == 0, r.output
+    r = run("revenue", small_survey / "revenue.csv")
+    assert r.exit_code == 0, r.output
+    year = SMALL_YEARS[-1]
+    files = sorted((small_survey / "responses" / str(year)).glob("*.csv"))
+    for f in files:
+        r = run("ingest", f, "--survey", f.stem, "--year", year)
+        assert r.exit_code == 0, r.output
+        assert "rows stored" in r.output
+    # publishing before building is refused with the command to run
+    r = run("publish", "--year", year)
+    assert r.exit_code == 1 and "ncsi build --year" in r.output
+    r = run("build", "--year", year)
+    assert r.exit_code == 0, r.output
+    assert "draft release" in r.output and "0 failed" in r.output
+    # drafts are never shown
+    r = run("rankings", "--year", year, "--industry", "liquid_milk", "--format", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.output)[0]["rows"] == []
+    r = run("publish", "--year", year)
+    assert r.exit_code == 0, r.output
+    r = run("rankings", "--year", year, "--industry", "liquid_milk", "--format", "json")
+    rows = json.loads(r.output)[0]["rows"]
+    levels = [x["level"] for x in rows]
+    assert levels.count("industry") == 1 and levels.count("brand") >= 1
+    scores = [x[str(year)] for x in rows if x[str(year)] is not None]
+    assert scores == sorted(scores, reverse=True)
+    r = run("rankings", "--year", year, "--format", "csv", "--lang", "en")
+    assert r.exit_code == 0
+    table = pd.read_csv(__import__("io").StringIO(r.output))
+    assert set(table["industry"]) == {"liquid_milk", "edible_oil", "sportswear", "residential"}
+    assert set(table["band"].dropna()) <= {"very satisfied", "satisfied", "fairly satisfied",
+                                           "dissatisfied"}
+    r = run("rankings", "--year", year, "--industry", "liquid_milk")
+    assert r.exit_code == 0 and "液态奶" in r.output
+    # the published year is closed: re-ingest and re-build are refused, store unchanged
+    store = Store(cli_env)
+    before = store.snapshot()
+    r = run("ingest", files[0], "--survey", files[0].stem, "--year", year, "--replace")
+    assert r.exit_code == 1 and "published" in r.output
+    r = run("build", "--year", year)
+    assert r.exit_code == 1 and "published" in r.output
+    assert store.snapshot() == before
+
+
+def test_bad_file_leaves_store_unchanged(small_survey, cli_env, tmp_path):
+    assert run("brands", small_survey / "brands.csv").exit_code == 0
+    store = Store(cli_env)
+    before = store.snapshot()
+    src = sorted((small_survey / "responses" / str(SMALL_YEARS[0])).glob("*.csv"))[0]
+    df = pd.read_csv(src, dtype=str, keep_default_na=False)
+    df.loc[5, "SAT2"] = "11"
+    bad = tmp_path / "bad.csv"
+    df.to_csv(bad, index=False)
+    r = run("ingest", bad, "--survey", src.stem, "--year", SMALL_YEARS[0])
+    assert r.exit_code == 1
+    assert "row 7" in r.output and "SAT2" in r.output
+    assert "Traceback" not in r.output
+    assert store.snapshot() == before
+
+
+def test_fit_json_reproduces_r_plspm(tmp_path):
+    # R plspm 0.5.x on satisfaction.csv, centroid scheme, scaled = FALSE (tests/data/PROVENANCE.md)
+    model = tmp_path / "sat.lav"
+    model.write_text(
+        "IMAG =~ imag1 + imag2 + imag3 + imag4 + imag5\n"
+        "EXPE =~ expe1 + expe2 + expe3 + expe4 + expe5\n"
+        "QUAL =~ qual1 + qual2 + qual3 + qual4 + qual5\n"
+        "VAL =~ val1 + val2 + val3 + val4\nSAT =~ sat1 + sat2 + sat3 + sat4\n"
+        "LOY =~ loy1 + loy2 + loy3 + loy4\n"
+        "EXPE ~ IMAG\nQUAL ~ EXPE\nVAL ~ EXPE + QUAL\nSAT ~ IMAG + EXPE + QUAL + VAL\n"
+        "LOY ~ IMAG + SAT\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    r = run("fit", DATA / "satisfaction.csv", "--model", model, "--scheme", "centroid",
+            "--no-scale", "--scale-min", 0, "--scale-max", 10, "--json", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text(encoding="utf-8"))
+    assert set(res) >= {"n", "converged", "iterations", "settings", "paths", "outer", "r2",
+                        "indices"}
+    assert res["n"] == 250 and res["converged"] is True
+    ref = pd.read_csv(DATA / "rplspm" / "satisfaction.inner-summary.csv", index_col=0)
+    for construct, r2 in res["r2"].items():
+        assert abs(r2 - ref.loc[construct, "r_squared"]) < 1e-5
+    ref_outer = pd.read_csv(DATA / "rplspm" / "satisfaction.outer-model.csv").set_index("name")
+    for row in res["outer"]:
+        assert abs(row["loading"] - ref_outer.loc[row["indicator"], "loading"]) < 1e-5
+    # the 0–100 index of each construct is a weighted mean of its items on the 0–10 scale:
+    # it must lie between the smallest and the largest item mean (×10)
+    data = pd.read_csv(DATA / "satisfaction.csv", index_col=0)
+    for construct, value in res["indices"].items():
+        items = [o["indicator"] for o in res["outer"] if o["construct"] == construct]
+        means = data[items].mean() * 10
+        assert means.min() - 1e-9 <= value <= means.max() + 1e-9
+
+
+def test_fit_errors_are_one_line(tmp_path):
+    model = tmp_path / "m.lav"
+    model.write_text("A =~ a1 + a2\nB =~ b1 + b2\nB ~ C\n", encoding="utf-8")
+    r = run("fit", DATA / "satisfaction.csv", "--model", model, "--json", tmp_path / "o.json")
+    assert r.exit_code == 1
+    assert "m.lav, line 3" in r.output and "unknown construct 'C'" in r.output
+    assert "Traceback" not in r.output
+    model.write_text("IMAG =~ imag1 + imag2\nSAT =~ sat1 + nosuch\nSAT ~ IMAG\n", encoding="utf-8")
+    r = run("fit", DATA / "satisfaction.csv", "--model", model, "--json", tmp_path / "o.json")
+    assert r.exit_code == 1 and "nosuch" in r.output and "SAT" in r.output
+    # 0–10 data on the default 1–10 scale is refused, naming the column and the fix
+    model.write_text("IMAG =~ imag1 + imag2\nSAT =~ sat1 + sat2\nSAT ~ IMAG\n", encoding="utf-8")
+    r = run("fit", DATA / "satisfaction.csv", "--model", model, "--json", tmp_path / "o.json")
+    assert r.exit_code == 1 and "--scale-min" in r.output
+
+
+def test_published_indices_recover_the_true_indices(published_store, small_survey):
+    """Known truth: the generator writes each brand's population index (truth/brand_indices.csv).
+
+    The published brand indices must be unbiased for it and their 90% CIs must cover it about
+    90% of the time. On the full demo (840 brand-years × constructs) coverage is 0.87–0.91 per
+    construct; here about 300 brand-year-construct cells, correlated within respondents, so the
+    bound 0.80 is > 4 binomial SDs (√(0.09/300) ≈ 0.017) below the nominal 0.90 — a real
+    failure of the SEs or a bias of a point or more breaks it.
+    """
+    sc = published_store.published_scores(level="brand")
+    sc = sc[sc["publishable"].astype(bool)]
+    truth = pd.read_csv(small_survey / "truth" / "brand_indices.csv")
+    m = sc.merge(truth, left_on=["year", "code", "construct"],
+                 right_on=["year", "brand", "construct"], validate="one_to_one")
+    assert len(m) == len(sc) and len(m) > 150
+    err = m["index"] - m["true_index"]
+    coverage = ((m["ci_low"] <= m["true_index"]) & (m["true_index"] <= m["ci_high"])).mean()
+    assert 0.80 <= coverage <= 0.97, coverage
+    # unbiased: mean error within 4 standard errors of zero, and below half a point
+    assert abs(err.mean()) < 4 * err.std(ddof=1) / np.sqrt(len(err))
+    assert abs(err.mean()) < 0.5
+    # each error is of the size the SE says (RMSE within 25% of the mean SE)
+    assert abs(np.sqrt((err ** 2).mean()) / m["se"].mean() - 1) < 0.25
+
+
+def test_demo_command_without_serving(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("NCSI_DATABASE_URL", url)
+    r = run("demo", "--no-serve", "--scale", "0.15", "--out", tmp_path / "demo")
+    assert r.exit_code == 0, r.output
+    assert "demo ready" in r.output
+    rel = Store(url).releases()
+    assert (rel["status"] == "published").sum() == 8

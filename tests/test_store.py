@@ -1,0 +1,544 @@
+"""The store: migrations, atomic writes, round-trips and immutability of published releases.
+
+Real SQLite files in tmp_path; no mocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import delete, inspect, text, update
+from sqlalchemy.exc import IntegrityError
+
+import ncsi.store.store as store_module
+from ncsi.errors import StoreError
+from ncsi.store import SCORE_COLUMNS, Store
+from ncsi.store.models import Base, Release, Revenue, Score
+from ncsi.store.store import _alembic_config, _head_revision
+
+ITEMS = ["IMAG1", "IMAG2", "SAT1", "SAT2", "LOY1", "SAFE1"]
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    s = Store(f"sqlite:///{tmp_path / 'ncsi.db'}")
+    s.upgrade()
+    yield s
+    s.close()
+
+
+def make_questionnaire(tmp_path, text="id: ncsi-food\nversion: '1'\nsector: food\n",
+                       sid="ncsi-food", version="1"):
+    path = tmp_path / f"{sid}-{version}-{hashlib.sha1(text.encode()).hexdigest()[:6]}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return SimpleNamespace(id=sid, version=version, sector="food", title_zh="食品",
+                           title_en="Food", sha256=hashlib.sha256(text.encode()).hexdigest(),
+                           path=path)
+
+
+def fake_responses(n=1000, seed=0, prefix="R") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "respondent_id": [f"{prefix}{i:05d}" for i in range(n)],
+        "industry": rng.choice(["dairy", "snacks"], n),
+        "brand": rng.choice(["B1", "B2", "B3"], n),
+        "region": rng.choice(["north", "south", None], n),
+        "gender": rng.choice(["f", "m"], n),
+        "age": np.where(rng.random(n) < 0.1, np.nan, rng.integers(18, 80, n)),
+        "weight": rng.uniform(0.5, 2.0, n),
+        "duration_sec": rng.uniform(100, 900, n),
+        "status": rng.choice(["valid", "valid", "valid", "speeder", "straightliner"], n),
+    })
+    matrix = rng.integers(1, 11, (n, len(ITEMS))).astype(float)
+    matrix[rng.random(matrix.shape) < 0.15] = np.nan
+    matrix[:, -1] = np.nan  # an item nobody answered
+    return pd.concat([frame, pd.DataFrame(matrix, columns=ITEMS)], axis=1)
+
+
+def with_survey(store, tmp_path, sid="ncsi-food"):
+    q = make_questionnaire(tmp_path, text=f"id: {sid}\nversion: '1'\n", sid=sid)
+    store.register_survey(q)
+    return q
+
+
+def add_wave(store, year=2024, responses=None, replace=False, survey_id="ncsi-food"):
+    return store.add_wave(
+        survey_id=survey_id, survey_version="1", year=year, source_file=f"{survey_id}-{year}.csv",
+        source_sha256="f" * 64, responses=fake_responses() if responses is None else responses,
+        report={"n": 1000, "share": np.float64(0.5), "missing": np.nan, "cols": ("a", "b")},
+        replace=replace)
+
+
+def fake_scores(offset=0.0) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"level": "brand", "code": "B1", "parent": "dairy", "construct": "SAT",
+         "index": 71.5 + offset, "se": 1.2, "ci_low": 69.1, "ci_high": 73.9, "n": 300,
+         "weight": 0.6, "weight_basis": "revenue", "publishable": True, "note": None},
+        {"level": "brand", "code": "B2", "parent": "dairy", "construct": "SAT",
+         "index": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 12,
+         "weight": 0.4, "weight_basis": "revenue", "publishable": False, "note": "n < 50"},
+        {"level": "industry", "code": "dairy", "parent": "food", "construct": "SAT",
+         "index": 70.0 + offset, "se": 0.9, "ci_low": 68.2, "ci_high": 71.8, "n": 312,
+         "weight": np.nan, "weight_basis": None, "publishable": True, "note": None},
+        {"level": "nation", "code": "CN", "parent": None, "construct": "SAT",
+         "index": 69.0 + offset, "se": 0.5, "ci_low": 68.0, "ci_high": 70.0, "n": None,
+         "weight": np.nan, "weight_basis": "consumption", "publishable": True, "note": None},
+    ], columns=list(SCORE_COLUMNS))
+
+
+def fake_fits():
+    return [
+        {"industry": "dairy", "survey_id": "ncsi-food", "model_name": "ncsi-food",
+         "model_sha256": "a" * 64, "status": "ok", "message": None, "n": np.int64(312),
+         "converged": np.bool_(True), "iterations": 7, "settings": {"scheme": "path"},
+         "result": {"r2": {"SAT": 0.61, "LOY": np.nan}, "paths": np.array([0.1, 0.2])}},
+        {"industry": "snacks", "survey_id": "ncsi-food", "model_name": "ncsi-food",
+         "model_sha256": "a" * 64, "status": "failed", "message": "too few respondents",
+         "n": 12, "converged": None, "iterations": None, "settings": {}, "result": None},
+    ]
+
+
+def save_draft(store, year=2024, offset=0.0):
+    return store.save_draft(year, settings={"alpha": 0.05, "years": [year]},
+                            provenance={"git": "abc", "files": {"x.csv": "f" * 64}},
+                            fits=fake_fits(), scores=fake_scores(offset),
+                            issues=[{"level": "warning", "message": "B2 below floor"}])
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+def test_upgrade_creates_schema_from_empty_and_is_idempotent(tmp_path, monkeypatch):
+    monkeypatch.delenv("NCSI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("NCSI_DATA_DIR", str(tmp_path / "data" / "nested"))
+    store = Store()  # default: SQLite in the data directory, created if missing
+    assert str(tmp_path / "data" / "nested" / "ncsi.db") in str(store.url)
+    store.upgrade()
+    assert (tmp_path / "data" / "nested" / "ncsi.db").exists()
+    names = set(inspect(store.engine).get_table_names())
+    assert names == {"alembic_version", "surveys", "brands", "revenues", "waves", "responses",
+                     "releases", "model_fits", "scores"}
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (_head_revision(),)
+        triggers = conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert len(triggers) == 8
+    before = store.snapshot()
+    store.upgrade()
+    Store(store.url).upgrade()  # a second Store on the same file
+    assert store.snapshot() == before
+    assert before == {name: [] for name in names - {"alembic_version"}}
+    store.close()
+
+
+def test_methods_refuse_a_store_without_schema(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(StoreError, match="upgrade"):
+        store.known_brands()
+    store.upgrade()
+    assert store.known_brands().empty
+    store.close()
+
+
+def test_orm_models_match_the_migration(store):
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.check(cfg)  # raises when autogenerate would produce a migration
+
+
+def test_downgrade_and_upgrade_again(store):
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(store.engine).get_table_names()) <= {"alembic_version"}
+    store._schema_ok = False
+    store.upgrade()
+    assert "scores" in inspect(store.engine).get_table_names()
+
+
+# --- surveys, brands, revenue ------------------------------------------------------------------
+
+def test_register_survey_idempotent_and_refuses_changed_text(store, tmp_path):
+    q = make_questionnaire(tmp_path)
+    store.register_survey(q)
+    store.register_survey(q)
+    surveys = store.surveys()
+    assert surveys[["id", "version", "sector", "sha256"]].values.tolist() == [
+        ["ncsi-food", "1", "food", q.sha256]]
+    assert store.snapshot()["surveys"][0][5] == q.path.read_text()
+    before = store.snapshot()
+    changed = make_questionnaire(tmp_path, text="id: ncsi-food\nversion: '1'\nchanged: true\n")
+    with pytest.raises(StoreError, match="bump 'version'") as err:
+        store.register_survey(changed)
+    assert "ncsi-food" in str(err.value) and err.value.message_zh
+    assert store.snapshot() == before
+    store.register_survey(make_questionnaire(tmp_path, text="v2", version="2"))
+    assert len(store.surveys()) == 2
+
+
+def brands_frame():
+    return pd.DataFrame({"brand": ["B1", "B2", "B3"], "industry": ["dairy", "dairy", "snacks"],
+                         "name_zh": ["一", "二", "三"], "name_en": ["One", "Two", "Three"],
+                         "is_demo": [True, "no", 0]})
+
+
+def test_brands_load_round_trip_and_upsert(store):
+    assert store.load_brands(brands_frame(), "brands.csv") == 3
+    got = store.known_brands()
+    assert list(got.columns) == ["brand", "industry", "name_zh", "name_en", "is_demo"]
+    assert got.values.tolist() == [["B1", "dairy", "一", "One", True],
+                                   ["B2", "dairy", "二", "Two", False],
+                                   ["B3", "snacks", "三", "Three", False]]
+    update_frame = pd.DataFrame({"brand": ["B2", "B4"], "industry": ["dairy", "snacks"],
+                                 "name_zh": ["二号", "四"], "name_en": ["Two", None]})
+    assert store.load_brands(update_frame, "more.csv") == 2
+    got = store.known_brands().set_index("brand")
+    assert got.loc["B2", "name_zh"] == "二号" and got.loc["B1", "is_demo"]
+    assert pd.isna(got.loc["B4", "name_en"]) and not got.loc["B4", "is_demo"]
+    assert len(got) == 4
+
+
+def test_brands_bad_rows_write_nothing(store):
+    store.load_brands(brands_frame(), "brands.csv")
+    before = store.snapshot()
+    bad = pd.DataFrame({"brand": ["B9", "B9"], "industry": ["x", "x"], "name_zh": ["a", "b"],
+                        "name_en": ["a", "b"]})
+    with pytest.raises(StoreError, match=r"bad\.csv, row 3, column 'brand'.*B9"):
+        store.load_brands(bad, "bad.csv")
+    with pytest.raises(StoreError, match="lacks column.*name_en"):
+        store.load_brands(bad.drop(columns="name_en"), "bad.csv")
+    assert store.snapshot() == before
+
+
+def test_revenue_load_round_trip_upsert_and_unknown_brand(store):
+    store.load_brands(brands_frame(), "brands.csv")
+    df = pd.DataFrame({"year": [2024, 2024, 2023], "brand": ["B1", "B3", "B1"],
+                       "revenue": [10.5, 3.0, 9.0]})
+    assert store.load_revenue(df, "rev.csv") == 3
+    assert store.revenue(2024).values.tolist() == [["B1", "dairy", 10.5], ["B3", "snacks", 3.0]]
+    store.load_revenue(pd.DataFrame({"year": [2024], "brand": ["B1"], "revenue": [11.0]}),
+                       "rev2.csv")
+    assert store.revenue(2024)["revenue"].tolist() == [11.0, 3.0]
+    assert store.revenue(2023)["revenue"].tolist() == [9.0]
+    assert store.revenue(1999).empty
+    before = store.snapshot()
+    bad = pd.DataFrame({"year": [2024, 2024], "brand": ["B2", "NOPE"], "revenue": [1.0, 2.0]})
+    with pytest.raises(StoreError, match=r"rev3\.csv, row 3.*'NOPE' is not a known brand") as e:
+        store.load_revenue(bad, "rev3.csv")
+    assert e.value.message_zh
+    with pytest.raises(StoreError, match=r"row 2, column 'revenue'.*abc"):
+        store.load_revenue(pd.DataFrame({"year": [2024], "brand": ["B1"], "revenue": ["abc"]}),
+                           "rev4.csv")
+    assert store.snapshot() == before
+
+
+def test_foreign_keys_are_enforced_by_sqlite(store):
+    with pytest.raises(IntegrityError):
+        with store.engine.begin() as conn:
+            conn.execute(Revenue.__table__.insert().values(year=2024, brand="GHOST",
+                                                           revenue=1.0, source="x"))
+
+
+# --- waves and responses ------------------------------------------------------------------------
+
+def test_wave_round_trip_with_nan_items(store, tmp_path):
+    with_survey(store, tmp_path)
+    frame = fake_responses()
+    assert not store.wave_exists("ncsi-food", 2024)
+    wave_id = add_wave(store, responses=frame)
+    assert store.wave_exists("ncsi-food", 2024) and not store.wave_exists("ncsi-food", 2023)
+
+    waves = store.waves(2024)
+    assert waves[["id", "survey_id", "year", "n_rows", "n_valid"]].values.tolist() == [
+        [wave_id, "ncsi-food", 2024, 1000, int((frame.status == "valid").sum())]]
+    assert waves.loc[0, "report"] == {"n": 1000, "share": 0.5, "missing": None,
+                                      "cols": ["a", "b"]}
+    assert store.waves(2023).empty and len(store.waves()) == 1
+
+    got = store.responses(2024, valid_only=False)
+    assert list(got.columns) == ["survey_id", "respondent_id", "industry", "brand", "region",
+                                 "gender", "age", "weight", "duration_sec", "status"] + ITEMS
+    assert (got["survey_id"] == "ncsi-food").all()
+    expected = frame.copy()
+    pd.testing.assert_frame_equal(got.drop(columns="survey_id"), expected, check_dtype=False)
+    assert all(got[c].dtype == np.float64 for c in ITEMS)
+    assert got["SAFE1"].isna().all() and got[ITEMS].isna().sum().sum() > 0
+    assert str(got["age"].dtype) == "Int64"
+
+    valid = store.responses(2024)
+    assert (valid["status"] == "valid").all() and len(valid) == (frame.status == "valid").sum()
+    dairy = store.responses(2024, industry="dairy", valid_only=False)
+    assert len(dairy) == (frame.industry == "dairy").sum()
+    assert store.responses(2024, survey_id="other").shape[0] == 0
+    assert store.responses(2023).empty
+
+    # NaN is stored as JSON null, never as NaN
+    with sqlite3.connect(tmp_path / "ncsi.db") as raw:
+        texts = [r[0] for r in raw.execute("SELECT items FROM responses")]
+    assert all("NaN" not in t for t in texts) and any("null" in t for t in texts)
+    assert json.loads(texts[0])["SAFE1"] is None
+
+
+def test_two_surveys_in_one_year(store, tmp_path):
+    with_survey(store, tmp_path, "ncsi-food")
+    with_survey(store, tmp_path, "ncsi-retail")
+    add_wave(store, responses=fake_responses(50, seed=1))
+    other = fake_responses(30, seed=2, prefix="S").drop(columns="SAFE1")
+    add_wave(store, responses=other, survey_id="ncsi-retail")
+    got = store.responses(2024, valid_only=False)
+    assert len(got) == 80 and list(got.columns[-len(ITEMS):]) == ITEMS
+    assert got.loc[got.survey_id == "ncsi-retail", "SAFE1"].isna().all()
+    assert len(store.responses(2024, survey_id="ncsi-retail", valid_only=False)) == 30
+
+
+def test_duplicate_wave_refused_and_store_unchanged(store, tmp_path):
+    with_survey(store, tmp_path)
+    add_wave(store)
+    before = store.snapshot()
+    with pytest.raises(StoreError, match="wave already ingested; use --replace") as err:
+        add_wave(store, responses=fake_responses(seed=5))
+    assert "2024" in str(err.value) and "ncsi-food" in str(err.value) and err.value.message_zh
+    assert store.snapshot() == before
+
+
+def test_failure_in_the_middle_of_add_wave_leaves_no_rows(store, tmp_path, monkeypatch):
+    with_survey(store, tmp_path)
+    monkeypatch.setattr(store_module, "INSERT_CHUNK", 100)  # the duplicate is in a later batch
+    frame = fake_responses()
+    frame.loc[950, "respondent_id"] = frame.loc[10, "respondent_id"]
+    before = store.snapshot()
+    with pytest.raises(StoreError, match=r"respondent_id 'R00010' appears more than once "
+                                         r"\(rows 12, 952\)") as err:
+        add_wave(store, responses=frame)
+    assert "nothing was written" in str(err.value)
+    assert store.snapshot() == before
+    assert not store.wave_exists("ncsi-food", 2024)
+
+
+def test_add_wave_validation_names_the_row(store, tmp_path):
+    with_survey(store, tmp_path)
+    frame = fake_responses(20)
+    frame["SAT1"] = frame["SAT1"].astype(object)
+    frame.loc[4, "SAT1"] = "seven"
+    before = store.snapshot()
+    with pytest.raises(StoreError, match=r"row 6, column 'SAT1'.*seven"):
+        add_wave(store, responses=frame)
+    with pytest.raises(StoreError, match="not registered"):
+        store.add_wave(survey_id="ncsi-food", survey_version="9", year=2024, source_file="x.csv",
+                       source_sha256="0", responses=fake_responses(5), report={})
+    assert store.snapshot() == before
+
+
+def test_replace_wave(store, tmp_path):
+    with_survey(store, tmp_path)
+    first = add_wave(store)
+    second = add_wave(store, responses=fake_responses(10, seed=3), replace=True)
+    assert second != first
+    assert len(store.responses(2024, valid_only=False)) == 10
+    assert store.waves()["id"].tolist() == [second]
+
+
+# --- releases -----------------------------------------------------------------------------------
+
+def test_save_draft_round_trip_and_replace(store):
+    first = save_draft(store)
+    rel = store.release(2024, "draft")
+    assert rel["id"] == first and rel["status"] == "draft" and rel["published_at"] is None
+    assert rel["settings"] == {"alpha": 0.05, "years": [2024]}
+    assert rel["issues"] == [{"level": "warning", "message": "B2 below floor"}]
+    assert rel["created_at"].tzinfo is not None
+    assert store.release(2024) is None
+
+    scores = store.release_scores(first)
+    pd.testing.assert_frame_equal(scores, fake_scores(), check_dtype=False)
+    assert scores["publishable"].dtype == bool
+    fits = store.release_fits(first)
+    assert [f["status"] for f in fits] == ["ok", "failed"]
+    assert fits[0]["result"] == {"r2": {"SAT": 0.61, "LOY": None}, "paths": [0.1, 0.2]}
+    assert fits[0]["n"] == 312 and fits[0]["converged"] is True and fits[1]["converged"] is None
+
+    second = save_draft(store, offset=1.0)
+    assert second != first
+    assert store.releases()[["id", "year", "status"]].values.tolist() == [[second, 2024, "draft"]]
+    assert store.release_scores(first).empty and store.release_fits(first) == []
+    assert store.release_scores(second)["index"].iloc[0] == 72.5
+    snap = store.snapshot()
+    assert len(snap["scores"]) == 4 and len(snap["model_fits"]) == 2
+
+
+def test_save_draft_bad_scores_write_nothing(store):
+    save_draft(store)
+    before = store.snapshot()
+    bad = fake_scores()
+    bad.loc[2, "level"] = "galaxy"
+    with pytest.raises(StoreError, match="scores row 2.*level"):
+        store.save_draft(2024, settings={}, provenance={}, fits=[], scores=bad, issues=[])
+    assert store.snapshot() == before
+
+
+def test_publish(store):
+    with pytest.raises(StoreError, match=r"run `ncsi build --year 2024` first") as err:
+        store.publish(2024)
+    assert err.value.message_zh
+    draft = save_draft(store)
+    assert store.publish(2024) == draft
+    rel = store.release(2024)
+    assert rel["status"] == "published" and rel["published_at"] is not None
+    assert len(rel["content_sha256"]) == 64
+    assert store.verify_release(draft)
+    assert store.release(2024, "draft") is None
+    listing = store.releases()
+    assert list(listing.columns) == ["id", "year", "status", "created_at", "published_at",
+                                     "content_sha256"]
+    assert listing["status"].tolist() == ["published"]
+    before = store.snapshot()
+    with pytest.raises(StoreError, match="already published"):
+        store.publish(2024)
+    assert store.snapshot() == before
+
+
+def test_content_hash_depends_on_content(store):
+    save_draft(store, 2023)
+    save_draft(store, 2024)
+    store.publish(2023)
+    store.publish(2024)
+    a, b = store.release(2023)["content_sha256"], store.release(2024)["content_sha256"]
+    assert a != b  # the year and settings differ
+
+
+def published_2024(store, tmp_path):
+    with_survey(store, tmp_path)
+    add_wave(store)
+    release_id = save_draft(store)
+    store.publish(2024)
+    return release_id
+
+
+def test_published_release_is_immutable_through_the_api(store, tmp_path):
+    published_2024(store, tmp_path)
+    before = store.snapshot()
+    with pytest.raises(StoreError, match="published releases never change") as err:
+        save_draft(store, offset=5.0)
+    assert "2024" in str(err.value) and "永不更改" in err.value.message_zh
+    with pytest.raises(StoreError, match="published") as err:
+        add_wave(store, responses=fake_responses(10, seed=9), replace=True)
+    assert "2024" in str(err.value) and err.value.message_zh
+    assert store.snapshot() == before
+    # another year is still free to change
+    save_draft(store, 2025)
+    assert store.release(2025, "draft") is not None
+
+
+def test_published_release_is_immutable_in_the_database(store, tmp_path):
+    release_id = published_2024(store, tmp_path)
+    before = store.snapshot()
+    refused = [
+        update(Release).where(Release.id == release_id).values(status="draft"),
+        update(Release).where(Release.id == release_id).values(issues=[]),
+        delete(Release).where(Release.id == release_id),
+        update(Score).where(Score.release_id == release_id).values(index=99.0),
+        delete(Score).where(Score.release_id == release_id),
+        delete(Score.__table__.metadata.tables["model_fits"]),
+        Score.__table__.insert().values(release_id=release_id, level="brand", code="X",
+                                        construct="SAT", publishable=True),
+    ]
+    for statement in refused:
+        with pytest.raises(IntegrityError, match="published releases never change"):
+            with store.engine.begin() as conn:
+                conn.execute(statement)
+    # and with the plain sqlite3 driver: no SQLAlchemy, no store code in between
+    with sqlite3.connect(tmp_path / "ncsi.db") as raw:
+        for sql in ("UPDATE releases SET year = 1999 WHERE id = ?",
+                    "DELETE FROM releases WHERE id = ?",
+                    "UPDATE model_fits SET message = 'x' WHERE release_id = ?",
+                    "DELETE FROM scores WHERE release_id = ?"):
+            with pytest.raises(sqlite3.IntegrityError, match="published releases never change"):
+                raw.execute(sql, (release_id,))
+    assert store.snapshot() == before
+    assert store.verify_release(release_id)
+
+
+def test_published_scores_only_from_published_releases(store):
+    save_draft(store, 2023)
+    store.publish(2023)
+    save_draft(store, 2024, offset=2.0)  # a draft: never shown
+    got = store.published_scores()
+    assert list(got.columns) == ["year", "release_id"] + list(SCORE_COLUMNS)
+    assert set(got["year"]) == {2023} and len(got) == 4
+    brand = store.published_scores(level="brand", construct="SAT")
+    assert brand["code"].tolist() == ["B1", "B2"]
+    assert store.published_scores(construct="LOY").empty
+    store.publish(2024)
+    assert set(store.published_scores()["year"]) == {2023, 2024}
+    assert store.published_scores(level="nation")["index"].tolist() == [69.0, 71.0]
+
+
+# --- PostgreSQL (only when a disposable database is given) --------------------------------------
+
+@pytest.mark.skipif(not __import__("os").environ.get("NCSI_TEST_POSTGRES_URL"),
+                    reason="set NCSI_TEST_POSTGRES_URL to a disposable PostgreSQL database")
+def test_postgresql_schema_round_trip_and_immutability(tmp_path):
+    import os
+
+    store = Store(os.environ["NCSI_TEST_POSTGRES_URL"])
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:  # start from an empty database
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    store.upgrade()
+    store.upgrade()
+    try:
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+        store.load_brands(brands_frame(), "brands.csv")
+        store.load_revenue(pd.DataFrame({"year": [2024], "brand": ["B1"], "revenue": [1.5]}),
+                           "rev.csv")
+        with_survey(store, tmp_path)
+        frame = fake_responses(300)
+        add_wave(store, responses=frame)
+        got = store.responses(2024, valid_only=False)
+        pd.testing.assert_frame_equal(got.drop(columns="survey_id"), frame, check_dtype=False)
+        frame.loc[250, "respondent_id"] = frame.loc[3, "respondent_id"]
+        before = store.snapshot()
+        with pytest.raises(StoreError, match="appears more than once"):
+            add_wave(store, 2023, responses=frame)
+        assert store.snapshot() == before
+        release_id = save_draft(store)
+        save_draft(store)
+        release_id = store.publish(2024)
+        assert store.verify_release(release_id)
+        pd.testing.assert_frame_equal(store.release_scores(release_id), fake_scores(),
+                                      check_dtype=False)
+        before = store.snapshot()
+        with pytest.raises(StoreError, match="published releases never change"):
+            save_draft(store)
+        for statement in (update(Release).where(Release.id == release_id).values(issues=[]),
+                          delete(Release).where(Release.id == release_id),
+                          delete(Score).where(Score.release_id == release_id),
+                          update(Score).values(note="x")):
+            with pytest.raises(IntegrityError, match="published releases never change"):
+                with store.engine.begin() as conn:
+                    conn.execute(statement)
+        assert store.snapshot() == before
+    finally:
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "base")
+        store.close()
