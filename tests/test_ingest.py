@@ -322,7 +322,8 @@ def _set(idx: int, column: str, value: str):
     return mutate
 
 
-@pytest.mark.parametrize("mutate,row,column,text", [
+#: (mutation of the good file, row, column, message fragment) — one per kind of bad cell
+BAD_CELLS = [
     (_set(2, "SAT2", "abc"), 4, "SAT2", "'abc' is not a number"),
     (_set(4, "QUAL1", "11"), 6, "QUAL1", "11 is outside the scale 1–10"),
     (_set(0, "IMAG1", "0"), 2, "IMAG1", "0 is outside the scale 1–10"),
@@ -349,7 +350,10 @@ def _set(idx: int, column: str, value: str):
     (_set(5, "age", "33.5"), 7, "age", "not a whole number"),
     (_set(5, "respondent_id", ""), 7, "respondent_id", "respondent_id is empty"),
     (_set(5, "region", ""), 7, "region", "region is empty"),
-])
+]
+
+
+@pytest.mark.parametrize("mutate,row,column,text", BAD_CELLS)
 def test_bad_cell_is_named(tmp_path, mutate, row, column, text):
     err = refused(mutate(raw()), tmp_path)
     where(err, row, column)
