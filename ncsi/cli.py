@@ -132,6 +132,11 @@ def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.O
                f"{len(summary.issues)} issues / 草稿已生成")
     for code, msg in summary.industries_failed.items():
         typer.echo(f"failed: {code}: {msg}", err=True)
+    for issue in summary.issues:
+        if issue.get("kind") == "industry_failed":
+            continue
+        where = issue.get("industry") or issue.get("sector") or ""
+        typer.echo(f"issue: {where}: {issue.get('message', issue)}", err=True)
 
 
 @app.command()

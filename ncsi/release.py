@@ -117,6 +117,11 @@ def build_year(store, year: int, *, industries: list[str] | None = None, scheme:
     say = progress or (lambda _msg: None)
     config = config or IndexConfig.from_yaml()
     taxonomy = load_taxonomy()
+    if store.release(year, status="published") is not None:
+        raise ReleaseError(
+            f"the {year} release is already published and never changes; a correction is a new "
+            f"release of a later year, not a rebuild of {year}",
+            message_zh=f"{year} 年版本已发布，永不更改；不能重新生成")
     responses = store.responses(year, valid_only=True)
     if responses.empty:
         raise ReleaseError(
@@ -183,13 +188,13 @@ def build_year(store, year: int, *, industries: list[str] | None = None, scheme:
         for issue in w_issues:
             issues.append({"industry": code, "kind": "weight_fallback", **issue})
         industry_revenue[code] = float(rev_by_brand.reindex(brand_n.index).fillna(0).sum())
+        brand_rows = {(r["code"], r["construct"]): r for r in rows
+                      if r["level"] == "brand" and r["parent"] == code}
         for construct, grp in bs.groupby("construct", sort=False):
             agg = aggregate(grp.rename(columns={"group": "code"}).pipe(_children_frame),
                             weights, level=level)
-            for r in rows:
-                if r["level"] == "brand" and r["parent"] == code and r["construct"] == construct:
-                    r["weight"] = float(agg["weights"].get(r["code"], np.nan))
-                    r["weight_basis"] = basis
+            for brand, w in agg["weights"].items():
+                brand_rows[(brand, construct)].update(weight=float(w), weight_basis=basis)
             rows.append({"level": "industry", "code": code, "parent": sector.code,
                          "construct": construct, "index": agg["index"], "se": agg["se"],
                          "ci_low": agg["ci_low"], "ci_high": agg["ci_high"],
