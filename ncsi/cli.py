@@ -158,6 +158,9 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
     q = Query(_store())
     industries = [industry] if industry else q.industries(year)
     frames = [q.ranking(year, ind, construct=construct, lang=lang.value) for ind in industries]
+    if q.is_demo():  # on the terminal for tables; on stderr so CSV/JSON stay machine-readable
+        typer.echo("DEMO DATA — fictitious brands / 演示数据——品牌均为虚构",
+                   err=format is not Format.table)
     if format is Format.json:
         out = [{"industry": ind, "rows": json.loads(f.to_json(orient="records", force_ascii=False))}
                for ind, f in zip(industries, frames)]
