@@ -194,10 +194,11 @@ def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parq
                f"iterations; results written to {json_out}")
 
 
-def _demo_url() -> str:
+def _demo_url() -> tuple[str, bool]:
+    """The demo's store and whether it is the demo's own file (recreated on every run)."""
     if os.environ.get("NCSI_DATABASE_URL"):
-        return os.environ["NCSI_DATABASE_URL"]
-    return f"sqlite:///{config.data_dir() / 'demo' / 'ncsi-demo.db'}"
+        return os.environ["NCSI_DATABASE_URL"], False
+    return f"sqlite:///{config.data_dir() / 'demo' / 'ncsi-demo.db'}", True
 
 
 @app.command()
@@ -207,9 +208,9 @@ def demo(seed: int = typer.Option(2025), serve: bool = typer.Option(True, help="
          out: Optional[Path] = typer.Option(None, help="demo folder (default data/demo)")):
     """Everything at once: demo survey → ingest → build → publish every year → dashboard."""
     from .demo import run_demo
-    url = _demo_url()
+    url, own_file = _demo_url()
     folder = out or config.data_dir() / "demo"
-    run_demo(seed=seed, folder=folder, url=url, scale=scale, say=typer.echo)
+    run_demo(seed=seed, folder=folder, url=url, scale=scale, recreate=own_file, say=typer.echo)
     if serve:
         _serve(port, url)
 

@@ -9,23 +9,33 @@ from typing import Callable
 from .errors import NCSIError
 
 
-def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0,
+def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0, recreate: bool = False,
              say: Callable[[str], None] = print) -> dict:
-    """Run the whole demo on a fresh store at ``url``; return timings per stage (seconds)."""
+    """Run the whole demo on the store at ``url``; return timings per stage (seconds).
+
+    ``recreate=True`` deletes the SQLite file first (only for the demo's own store file);
+    otherwise the store must be empty — the demo never mixes with or overwrites real data.
+    """
     from .demo_data import generate
-    from .ingest import ingest_file
-    from .registry import read_brands_file, read_revenue_file
-    from .instruments import list_questionnaires
     from .release import build_year, publish_year
     from .store import Store
 
     timings: dict[str, float] = {}
     folder = Path(folder)
-    if url.startswith("sqlite:///"):
+    if recreate and url.startswith("sqlite:///"):
         db = Path(url[len("sqlite:///"):])
         db.parent.mkdir(parents=True, exist_ok=True)
         if db.exists():
             db.unlink()  # the demo store is rebuilt from scratch on every run
+    check = Store(url)
+    check.upgrade()
+    if not check.waves().empty or not check.releases().empty:
+        raise NCSIError(
+            f"the store at {url} already holds waves or releases; the demo runs on an empty "
+            f"store — unset NCSI_DATABASE_URL to use the demo's own SQLite file",
+            message_zh="该数据库已有数据；演示只在空数据库上运行——请取消 NCSI_DATABASE_URL "
+                       "以使用演示自带的 SQLite 文件")
+    check.close()
     t0 = time.perf_counter()
     manifest = generate(seed, folder, scale=scale)
     timings["generate"] = time.perf_counter() - t0
@@ -35,17 +45,7 @@ def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0,
     t0 = time.perf_counter()
     store = Store(url)
     store.upgrade()
-    for q in list_questionnaires():
-        store.register_survey(q)
-    store.load_brands(read_brands_file(folder / "brands.csv"), source="brands.csv")
-    store.load_revenue(read_revenue_file(folder / "revenue.csv"), source="revenue.csv")
-    files = sorted((folder / "responses").glob("*/*.*"))
-    years = sorted({int(f.parent.name) for f in files})
-    for f in files:
-        year = int(f.parent.name)
-        wave = ingest_file(f, f.stem, year, store)
-        say(f"ingested {f.relative_to(folder)}: {wave.report['n_rows']} rows, "
-            f"{wave.report['n_valid']} valid")
+    years = load_survey_folder(store, folder, say=say)
     timings["ingest"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -61,4 +61,26 @@ def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0,
     return {"manifest": manifest, "timings": timings, "years": years}
 
 
-__all__ = ["run_demo", "NCSIError"]
+def load_survey_folder(store, folder: Path, *, say: Callable[[str], None] = lambda _m: None
+                       ) -> list[int]:
+    """Register the questionnaires, then load ``brands.csv``, ``revenue.csv`` and every
+    ``responses/<year>/<survey-id>.<ext>`` of a survey folder (the layout ``ncsi demo-data``
+    writes) into ``store``; return the years found."""
+    from .ingest import ingest_file
+    from .instruments import list_questionnaires
+    from .registry import read_brands_file, read_revenue_file
+
+    folder = Path(folder)
+    for q in list_questionnaires():
+        store.register_survey(q)
+    store.load_brands(read_brands_file(folder / "brands.csv"), source="brands.csv")
+    store.load_revenue(read_revenue_file(folder / "revenue.csv"), source="revenue.csv")
+    files = sorted((folder / "responses").glob("*/*.*"))
+    for f in files:
+        wave = ingest_file(f, f.stem, int(f.parent.name), store)
+        say(f"ingested {f.relative_to(folder)}: {wave.report['n_rows']} rows, "
+            f"{wave.report['n_valid']} valid")
+    return sorted({int(f.parent.name) for f in files})
+
+
+__all__ = ["run_demo", "load_survey_folder", "NCSIError"]

@@ -23,22 +23,14 @@ def small_survey(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def published_store(small_survey, tmp_path_factory):
     """A store where 2024 and 2025 are published (built through the CLI's own functions)."""
-    from ncsi.ingest import ingest_file
-    from ncsi.instruments import list_questionnaires
-    from ncsi.registry import read_brands_file, read_revenue_file
+    from ncsi.demo import load_survey_folder
     from ncsi.release import build_year, publish_year
     from ncsi.store import Store
 
     db = tmp_path_factory.mktemp("store") / "ncsi.db"
-    url = f"sqlite:///{db}"
-    store = Store(url)
+    store = Store(f"sqlite:///{db}")
     store.upgrade()
-    for q in list_questionnaires():
-        store.register_survey(q)
-    store.load_brands(read_brands_file(small_survey / "brands.csv"), source="brands.csv")
-    store.load_revenue(read_revenue_file(small_survey / "revenue.csv"), source="revenue.csv")
-    for f in sorted((small_survey / "responses").glob("*/*.csv")):
-        ingest_file(f, f.stem, int(f.parent.name), store)
+    assert load_survey_folder(store, small_survey) == SMALL_YEARS
     for year in SMALL_YEARS:
         build_year(store, year)
         publish_year(store, year)

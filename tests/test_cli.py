@@ -53,18 +53,18 @@ def test_cli_end_to_end(small_survey, cli_env):
     # drafts are never shown
     r = run("rankings", "--year", year, "--industry", "liquid_milk", "--format", "json")
     assert r.exit_code == 0
-    assert json.loads(r.output)[0]["rows"] == []
+    assert json.loads(r.stdout)[0]["rows"] == []
     r = run("publish", "--year", year)
     assert r.exit_code == 0, r.output
     r = run("rankings", "--year", year, "--industry", "liquid_milk", "--format", "json")
-    rows = json.loads(r.output)[0]["rows"]
+    rows = json.loads(r.stdout)[0]["rows"]
     levels = [x["level"] for x in rows]
     assert levels.count("industry") == 1 and levels.count("brand") >= 1
     scores = [x[str(year)] for x in rows if x[str(year)] is not None]
     assert scores == sorted(scores, reverse=True)
     r = run("rankings", "--year", year, "--format", "csv", "--lang", "en")
     assert r.exit_code == 0
-    table = pd.read_csv(__import__("io").StringIO(r.output))
+    table = pd.read_csv(__import__("io").StringIO(r.stdout))
     assert set(table["industry"]) == {"liquid_milk", "edible_oil", "sportswear", "residential"}
     assert set(table["band"].dropna()) <= {"very satisfied", "satisfied", "fairly satisfied",
                                            "dissatisfied"}
@@ -179,3 +179,8 @@ def test_demo_command_without_serving(tmp_path, monkeypatch):
     assert "demo ready" in r.output
     rel = Store(url).releases()
     assert (rel["status"] == "published").sum() == 8
+    # a store that already holds data is never touched by the demo
+    before = Store(url).snapshot()
+    r = run("demo", "--no-serve", "--scale", "0.15", "--out", tmp_path / "demo2")
+    assert r.exit_code == 1 and "empty store" in r.output
+    assert Store(url).snapshot() == before
