@@ -220,7 +220,8 @@ def _serve(port: int, url: str) -> None:
     env = dict(os.environ, NCSI_DATABASE_URL=url)
     typer.echo(f"dashboard: http://localhost:{port}  (Ctrl-C to stop) / 仪表盘地址")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "viewer"]
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
