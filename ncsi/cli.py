@@ -198,7 +198,7 @@ def _demo_url() -> tuple[str, bool]:
     """The demo's store and whether it is the demo's own file (recreated on every run)."""
     if os.environ.get("NCSI_DATABASE_URL"):
         return os.environ["NCSI_DATABASE_URL"], False
-    return f"sqlite:///{config.data_dir() / 'demo' / 'ncsi-demo.db'}", True
+    return f"sqlite:///{config.data_dir() / 'ncsi-demo.db'}", True
 
 
 @app.command()
