@@ -156,6 +156,21 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
     """Print the published ranking (methodology §9)."""
     from .query import Query
     q = Query(_store())
+    published = q.published_years()
+    if year not in published:
+        raise NCSIError(
+            f"no published release for {year}; published years: "
+            f"{', '.join(map(str, published)) or 'none yet'} — run ncsi build --year {year} "
+            f"and ncsi publish --year {year} first",
+            message_zh=f"{year} 年没有已发布的版本；已发布年份："
+                       f"{'、'.join(map(str, published)) or '暂无'}")
+    if industry:
+        q.industry_name(industry)  # an unknown code is named with the known ones
+        if industry not in q.industries(year):
+            raise NCSIError(
+                f"industry {industry} has no published index for {year}; published industries: "
+                f"{', '.join(q.industries(year))}",
+                message_zh=f"{year} 年行业 {industry} 没有已发布的指数")
     industries = [industry] if industry else q.industries(year)
     frames = [q.ranking(year, ind, construct=construct, lang=lang.value) for ind in industries]
     if q.is_demo():  # on the terminal for tables; on stderr so CSV/JSON stay machine-readable

@@ -52,8 +52,7 @@ def test_cli_end_to_end(small_survey, cli_env):
     assert "draft release" in r.output and "0 failed" in r.output
     # drafts are never shown
     r = run("rankings", "--year", year, "--industry", "liquid_milk", "--format", "json")
-    assert r.exit_code == 0
-    assert json.loads(r.stdout)[0]["rows"] == []
+    assert r.exit_code == 1 and f"no published release for {year}" in r.output
     r = run("publish", "--year", year)
     assert r.exit_code == 0, r.output
     r = run("rankings", "--year", year, "--industry", "liquid_milk", "--format", "json")
@@ -70,6 +69,10 @@ def test_cli_end_to_end(small_survey, cli_env):
                                            "dissatisfied"}
     r = run("rankings", "--year", year, "--industry", "liquid_milk")
     assert r.exit_code == 0 and "液态奶" in r.output
+    r = run("rankings", "--year", year, "--industry", "nosuch")
+    assert r.exit_code == 1 and "unknown industry 'nosuch'" in r.output
+    r = run("rankings", "--year", year, "--industry", "bottled_water")
+    assert r.exit_code == 1 and "no published index" in r.output
     # the published year is closed: re-ingest and re-build are refused, store unchanged
     store = Store(cli_env)
     before = store.snapshot()
