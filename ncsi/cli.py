@@ -70,7 +70,7 @@ class Lang(str, Enum):
 def demo_data(seed: int = typer.Option(2025, help="random seed; the same seed gives the same files"),
               out: Path = typer.Option(..., help="output folder"),
               scale: float = typer.Option(1.0, help="shrink respondents per brand (tests)")):
-    """Generate the fictitious demo survey (DEMO DATA) with its true parameters."""
+    """Generate the fictitious demo survey (DEMO DATA) with its true parameters. / 生成演示调查数据（虚构）及其真实参数。"""
     from .demo_data import generate
     t0 = time.perf_counter()
     manifest = generate(seed, out, scale=scale)
@@ -82,7 +82,7 @@ def demo_data(seed: int = typer.Option(2025, help="random seed; the same seed gi
 @app.command()
 @handles_errors
 def brands(file: Path = typer.Argument(..., help="CSV: brand, industry, name_zh, name_en[, is_demo]")):
-    """Register brands (the brand registry that ingest checks against)."""
+    """Register brands (the registry ingest checks against). / 登记品牌（导入时据此校验）。"""
     from .registry import read_brands_file
     df = read_brands_file(file)
     n = _store().load_brands(df, source=file.name)
@@ -92,7 +92,7 @@ def brands(file: Path = typer.Argument(..., help="CSV: brand, industry, name_zh,
 @app.command()
 @handles_errors
 def revenue(file: Path = typer.Argument(..., help="CSV: year, brand, revenue")):
-    """Load brand revenue per year (the weights of industry indices)."""
+    """Load brand revenue per year (industry index weights). / 导入品牌年度营收（行业指数权重）。"""
     from .registry import read_revenue_file
     df = read_revenue_file(file)
     n = _store().load_revenue(df, source=file.name)
@@ -105,7 +105,7 @@ def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or 
            survey: str = typer.Option(..., help="questionnaire id, e.g. ncsi-food"),
            year: int = typer.Option(..., help="survey year (wave)"),
            replace: bool = typer.Option(False, help="replace an existing unpublished wave")):
-    """Validate a survey file against its questionnaire and store it — all of it or nothing."""
+    """Validate a survey file and store it — all of it or nothing. / 校验并导入调查文件——要么全部写入，要么不写入。"""
     from .ingest import ingest_file
     store = _store()
     wave = ingest_file(file, survey, year, store, replace=replace)
@@ -122,7 +122,7 @@ def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or 
 def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.Option(None),
           scheme: Scheme = typer.Option(Scheme.path),
           no_scale: bool = typer.Option(False, "--no-scale", help="centre indicators only")):
-    """Fit the year's models and store a draft release."""
+    """Fit the year's models and store a draft release. / 估计当年模型并生成草稿版本。"""
     from .release import build_year
     store = _store()
     summary = build_year(store, year, industries=industry, scheme=scheme.value,
@@ -142,7 +142,7 @@ def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.O
 @app.command()
 @handles_errors
 def publish(year: int = typer.Option(...)):
-    """Publish the year's draft release. A published release never changes."""
+    """Publish the year's draft; a published release never changes. / 发布当年草稿；发布后永不更改。"""
     from .release import publish_year
     rid = publish_year(_store(), year)
     typer.echo(f"release {rid} for {year} published / 已发布")
@@ -153,7 +153,7 @@ def publish(year: int = typer.Option(...)):
 def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Option(None),
              format: Format = typer.Option(Format.table),
              lang: Lang = typer.Option(Lang.zh), construct: Optional[str] = typer.Option(None)):
-    """Print the published ranking (methodology §9)."""
+    """Print the published ranking. / 输出已发布的排名。"""
     from .query import Query
     q = Query(_store())
     published = q.published_years()
@@ -200,7 +200,7 @@ def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parq
         scale_min: Optional[float] = typer.Option(None, help="lower end of the item scale (L)"),
         scale_max: Optional[float] = typer.Option(None, help="upper end of the item scale (U)"),
         json_out: Path = typer.Option(..., "--json", help="write the results here")):
-    """Fit a model to any file, without the store, and write JSON results."""
+    """Fit a model to any data file (no store) and write JSON. / 对任意数据文件估计模型并输出 JSON。"""
     from .fitfile import fit_file
     result = fit_file(data, model, scheme=scheme.value, scaled=not no_scale,
                       scale_min=scale_min, scale_max=scale_max)
@@ -221,7 +221,7 @@ def _demo_url() -> tuple[str, bool]:
 def demo(seed: int = typer.Option(2025), serve: bool = typer.Option(True, help="serve the dashboard"),
          port: int = typer.Option(8501), scale: float = typer.Option(1.0),
          out: Optional[Path] = typer.Option(None, help="demo folder (default data/demo)")):
-    """Everything at once: demo survey → ingest → build → publish every year → dashboard."""
+    """Demo: generate → ingest → build → publish every year → dashboard. / 一键演示：生成、导入、估计、发布并启动仪表盘。"""
     from .demo import run_demo
     url, own_file = _demo_url()
     folder = out or config.data_dir() / "demo"
@@ -242,7 +242,7 @@ def _serve(port: int, url: str) -> None:
 
 @app.command()
 def serve(port: int = typer.Option(8501)):
-    """Serve the dashboard on the configured store."""
+    """Serve the dashboard on the configured store. / 启动仪表盘。"""
     _serve(port, config.database_url())
 
 
