@@ -30,11 +30,10 @@ from .config import home
 from .errors import NCSIError, ReleaseError
 from .instruments import (load_consumption_weights, load_questionnaire, load_taxonomy)
 from .pls import PLS
-from .scoring import (IndexConfig, aggregate, group_indices, index_weights, industry_weights,
-                      respondent_scores)
+from .scoring import (SE_FORMULA, IndexConfig, aggregate, group_indices, index_weights,
+                      industry_weights, respondent_scores)
 
-SE_METHOD = ("survey-weighted standard error of the mean of respondent scores, with the "
-             "industry's outer weights held fixed")
+SE_METHOD = SE_FORMULA + "; the industry's outer weights are held fixed"
 
 
 @dataclass
