@@ -187,3 +187,18 @@ def test_demo_command_without_serving(tmp_path, monkeypatch):
     r = run("demo", "--no-serve", "--scale", "0.15", "--out", tmp_path / "demo2")
     assert r.exit_code == 1 and "empty store" in r.output
     assert Store(url).snapshot() == before
+
+
+def test_demo_data_command_is_deterministic_and_labelled(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        r = run("demo-data", "--seed", 7, "--out", out, "--scale", 0.1)
+        assert r.exit_code == 0, r.output
+        assert "DEMO DATA" in r.output
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert (a / "README.txt").read_text(encoding="utf-8").startswith("DEMO DATA")
+    assert (a / "truth" / "brand_indices.csv").exists()
+    assert (a / "truth" / "parameters.json").exists()
