@@ -402,7 +402,7 @@ KINDS = {
     "bad_category": ("value not in the allowed list", "取值不在允许列表中"),
     "duplicate_id": ("duplicate respondent_id", "respondent_id 重复"),
     "unknown_industry": ("unknown industry", "未知行业"),
-    "other_sector": ("industry of another sector", "属于其他门类的行业"),
+    "other_sector": ("industry of another sector", "属于其他领域的行业"),
     "unknown_brand": ("brand not registered for the industry", "品牌未在该行业登记"),
     "constant_item": ("constant item", "题目取值恒定"),
     "empty_item": ("item without any answer", "题目没有任何有效回答"),
@@ -565,7 +565,7 @@ def validate(df: pd.DataFrame, questionnaire: Questionnaire, taxonomy: Taxonomy,
             add("unknown_industry", pos, "industry",
                 f"industry '{ind}' is not in the taxonomy{hint}; the industries of sector "
                 f"{sector.code} are: {', '.join(sector.industry_codes)}",
-                f"行业“{ind}”不在行业分类中{hint_zh}；门类 {sector.code}（{sector.zh}）的行业为："
+                f"行业“{ind}”不在行业分类中{hint_zh}；领域 {sector.code}（{sector.zh}）的行业为："
                 f"{'、'.join(sector.industry_codes)}")
         elif ind not in own:
             other = taxonomy.sector(all_industries[ind].sector)
@@ -573,7 +573,7 @@ def validate(df: pd.DataFrame, questionnaire: Questionnaire, taxonomy: Taxonomy,
                 f"industry '{ind}' belongs to sector {other.code} (questionnaire {other.survey}), "
                 f"not to {sector.code} of questionnaire {q.id}; ingest those rows with "
                 f"--survey {other.survey}",
-                f"行业“{ind}”属于门类 {other.code}（{other.zh}，问卷 {other.survey}），不属于问卷 {q.id} 的门类 "
+                f"行业“{ind}”属于领域 {other.code}（{other.zh}，问卷 {other.survey}），不属于问卷 {q.id} 的领域 "
                 f"{sector.code}（{sector.zh}）；请用 --survey {other.survey} 导入这些行")
         else:
             industry_ok[pos] = True

@@ -269,7 +269,7 @@ class Taxonomy:
         raise InstrumentError(
             f"unknown sector '{code}' (not in {self.source}); known sectors: "
             f"{_known(self.sector_codes)}",
-            message_zh=f"未知门类“{code}”（{self.source} 中没有）；已知门类：{_known(self.sector_codes)}")
+            message_zh=f"未知领域“{code}”（{self.source} 中没有）；已知领域：{_known(self.sector_codes)}")
 
     def sector_of(self, industry_code: str) -> Sector:
         return self.sector(self.industry(industry_code).sector)
@@ -281,7 +281,7 @@ class Taxonomy:
         surveys = [s.survey for s in self.sectors]
         raise InstrumentError(
             f"no sector of {self.source} is surveyed with '{survey_id}'; surveys: {_known(surveys)}",
-            message_zh=f"{self.source} 中没有门类使用问卷“{survey_id}”；问卷：{_known(surveys)}")
+            message_zh=f"{self.source} 中没有领域使用问卷“{survey_id}”；问卷：{_known(surveys)}")
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
@@ -305,13 +305,13 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
                          f"“{code}”不是有效代码（字母、数字、下划线）")
         if code in seen_sector:
             raise r.fail(f"{key}.code", f"sector '{code}' is listed twice ({seen_sector[code]})",
-                         f"门类“{code}”重复（{seen_sector[code]}）")
+                         f"领域“{code}”重复（{seen_sector[code]}）")
         seen_sector[code] = key
         survey = r.text(s["survey"], f"{key}.survey")
         if survey in seen_survey:
             raise r.fail(f"{key}.survey", f"survey '{survey}' is already used by "
                          f"{seen_survey[survey]}; one questionnaire per sector",
-                         f"问卷“{survey}”已被 {seen_survey[survey]} 使用；每个门类一份问卷")
+                         f"问卷“{survey}”已被 {seen_survey[survey]} 使用；每个领域一份问卷")
         seen_survey[survey] = key
         industries: list[Industry] = []
         for j, iraw in enumerate(r.seq(s["industries"], f"{key}.industries")):
@@ -548,13 +548,13 @@ def load_questionnaire_file(path: str | Path) -> Questionnaire:
     if sector not in taxonomy.sector_codes:
         raise r.fail("sector", f"unknown sector '{sector}'; sectors of {taxonomy.source}: "
                                f"{_known(taxonomy.sector_codes)}",
-                     f"未知门类“{sector}”；{taxonomy.source} 中的门类：{_known(taxonomy.sector_codes)}")
+                     f"未知领域“{sector}”；{taxonomy.source} 中的领域：{_known(taxonomy.sector_codes)}")
     expected = taxonomy.sector(sector).survey
     if expected != qid:
         raise r.fail("sector", f"{taxonomy.source} surveys sector '{sector}' with '{expected}', "
                                f"not '{qid}'; fix the sector or the taxonomy",
-                     f"{taxonomy.source} 中门类“{sector}”使用问卷“{expected}”，而不是“{qid}”；"
-                     f"请更正门类或行业分类")
+                     f"{taxonomy.source} 中领域“{sector}”使用问卷“{expected}”，而不是“{qid}”；"
+                     f"请更正领域或行业分类")
     title_zh, title_en = r.bilingual(top["title"], "title")
 
     model = r.text(top["model"], "model")
@@ -739,7 +739,7 @@ def load_consumption_weights(year: int, path: str | Path | None = None
         have = ", ".join(str(y) for y in sorted(years))
         raise r.fail("years", f"no consumption weights for {wanted}; configured years: {have} — "
                               f"add a line '{wanted}: {{sector: weight, ...}}'",
-                     f"没有 {wanted} 年的消费权重；已配置年份：{have}——请添加“{wanted}: {{门类: 权重, ...}}”")
+                     f"没有 {wanted} 年的消费权重；已配置年份：{have}——请添加“{wanted}: {{领域: 权重, ...}}”")
     key = f"years.{wanted}"
     raw = r.mapping(years[wanted], key)
     taxonomy = load_taxonomy()
@@ -749,14 +749,14 @@ def load_consumption_weights(year: int, path: str | Path | None = None
         if sector not in taxonomy.sector_codes:
             raise r.fail(f"{key}.{sector}", f"unknown sector; known sectors: "
                                             f"{_known(taxonomy.sector_codes)}",
-                         f"未知门类；已知门类：{_known(taxonomy.sector_codes)}")
+                         f"未知领域；已知领域：{_known(taxonomy.sector_codes)}")
         value = r.number(w, f"{key}.{sector}")
         if value < 0:
             raise r.fail(f"{key}.{sector}", f"weight {value} is negative", f"权重 {value} 为负数")
         weights[sector] = value
     if not weights or sum(weights.values()) <= 0:
         raise r.fail(key, "the weights are all zero; give at least one sector a positive weight",
-                     "权重全为 0；至少一个门类的权重须为正数")
+                     "权重全为 0；至少一个领域的权重须为正数")
     return weights, version, source
 
 

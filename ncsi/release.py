@@ -259,7 +259,7 @@ def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, fl
                            "message": f"sector {sector.code}: industries "
                                       f"{', '.join(rev[rev <= 0].index)} have no revenue for "
                                       f"{year}; the sector uses sample-size weights",
-                           "message_zh": f"板块 {sector.code} 部分行业缺少 {year} 年营收，"
+                           "message_zh": f"领域 {sector.code} 部分行业缺少 {year} 年营收，"
                                          f"改用样本量加权"})
         for construct, grp in part.groupby("construct", sort=False):
             agg = aggregate(_children_frame(grp), weights, level=level)
@@ -278,7 +278,7 @@ def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, fl
             raise ReleaseError(
                 f"surveys/weights/consumption.yaml has no weight for sector(s) "
                 f"{', '.join(missing)} in {year}; add them",
-                message_zh=f"消费权重文件缺少 {year} 年板块 {', '.join(missing)} 的权重")
+                message_zh=f"消费权重文件缺少 {year} 年领域 {', '.join(missing)} 的权重")
         agg = aggregate(_children_frame(grp), cw.reindex(grp["code"]), level=level)
         idx = sec.index[(sec["construct"] == construct)]
         sec.loc[idx, "weight"] = sec.loc[idx, "code"].map(agg["weights"]).to_numpy()
