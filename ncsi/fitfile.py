@@ -4,39 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .ingest import numeric_cells, read_survey_file
 from .pls import PLS
 from .scoring import IndexConfig, index_weights, respondent_scores
 from .spec import load_model
 
 
 def read_numeric(path: Path, columns) -> pd.DataFrame:
-    """Read a data file and convert the model's columns to numbers, naming any bad cell."""
-    from .ingest import read_survey_file
+    """Read a data file (an unnamed first column is taken as row labels) and convert the
+    model's columns to numbers; empty cells are missing values, any other non-number or an
+    infinite value is refused naming its row and column."""
     raw = read_survey_file(path, row_labels=True)
-    out = pd.DataFrame(index=raw.index)
-    for col in columns:
-        if col not in raw.columns:
-            continue  # the spec check names absent indicators with their construct
-        s = raw[col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
-            text = s.astype("string").str.strip()
-            num = pd.to_numeric(text.replace({"": None, "NA": None, "NaN": None}),
-                                errors="coerce")
-            bad = num.isna() & text.notna() & ~text.isin(["", "NA", "NaN"])
-            if bad.any():
-                k = int(np.flatnonzero(bad.to_numpy())[0])
-                raise DataError(f"'{text.iloc[k]}' is not a number; fix the cell or remove the "
-                                f"column from the model ({int(bad.sum())} such cells)",
-                                file=str(path), row=k + 2, column=col,
-                                message_zh=f"'{text.iloc[k]}' 不是数字；请修改该单元格")
-            out[col] = num.astype(float)
-        else:
-            out[col] = pd.to_numeric(s, errors="coerce").astype(float)
-    return out
+    # absent columns are named with their construct by ModelSpec.check_data
+    return pd.DataFrame({col: numeric_cells(raw[col], file=path, column=col, allow_empty=True)
+                         for col in columns if col in raw.columns}, index=raw.index)
 
 
 def fit_file(data: Path, model: Path, *, scheme: str = "path", scaled: bool = True,

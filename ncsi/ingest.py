@@ -114,6 +114,36 @@ def read_survey_file(path: str | Path, *, row_labels: bool = False) -> pd.DataFr
     return _frame(p, header, body)
 
 
+def numeric_cells(values: pd.Series, *, file: Any, column: str, what: str = "a number",
+                  allow_empty: bool = False) -> pd.Series:
+    """Convert one column of a file read by :func:`read_survey_file` to float.
+
+    Text and numeric columns alike: a cell that is not a finite number raises
+    :class:`IngestError` naming the file, the spreadsheet row (header = row 1) and the column,
+    with the count of such cells. Empty cells become NaN when ``allow_empty``, else are errors.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = pd.to_numeric(values, errors="coerce").astype(float)
+        shown = values.astype("string")
+        empty = num.isna()
+    else:
+        shown = values.astype("string").str.strip()
+        empty = shown.isna() | (shown == "")
+        num = pd.to_numeric(shown.mask(empty), errors="coerce").astype(float)
+    bad = (num.isna() & ~empty) | np.isinf(num.to_numpy())
+    if not allow_empty:
+        bad |= empty
+    if bad.any():
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = "" if pd.isna(shown.iloc[k]) else str(shown.iloc[k])
+        count = int(bad.sum())
+        raise IngestError(f"'{cell}' is not {what} (a finite number is needed); fix the cell "
+                          f"({count} such cell{'s' if count > 1 else ''} in this column)",
+                          file=str(file), row=k + 2, column=column,
+                          message_zh=f"“{cell}”不是有效数字；请修改该单元格（本列共 {count} 处）")
+    return num
+
+
 #: The same reader for any tabular input (brand registry, revenue, data to fit).
 read_table = read_survey_file
 

@@ -5,7 +5,6 @@ Nothing here reads drafts or respondent rows: every number comes from ``store.pu
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .instruments import load_taxonomy

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import IngestError
+from .ingest import numeric_cells, read_survey_file
 from .instruments import load_taxonomy
 
 BRAND_COLUMNS = ("brand", "industry", "name_zh", "name_en")
@@ -21,7 +22,6 @@ REVENUE_COLUMNS = ("year", "brand", "revenue")
 
 
 def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    from .ingest import read_survey_file
     df = read_survey_file(path)
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
@@ -30,19 +30,6 @@ def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
                           f"{', '.join(required)}", file=str(path),
                           message_zh=f"缺少必需列 {', '.join(missing)}")
     return df
-
-
-def _numbers(df: pd.DataFrame, col: str, path: Path, *, what: str) -> pd.Series:
-    text = df[col].astype("string").str.strip()
-    num = pd.to_numeric(text, errors="coerce")
-    bad = num.isna() | ~np.isfinite(num.astype(float).fillna(np.nan))
-    if bad.any():
-        k = int(np.flatnonzero(bad.to_numpy())[0])
-        raise IngestError(f"'{text.iloc[k] if text.iloc[k] is not pd.NA else ''}' is not {what}; "
-                          f"fix the cell ({int(bad.sum())} such cells)",
-                          file=str(path), row=k + 2, column=col,
-                          message_zh=f"该单元格不是{what}；请修改（共 {int(bad.sum())} 处）")
-    return num.astype(float)
 
 
 def read_brands_file(path: Path) -> pd.DataFrame:
@@ -81,8 +68,8 @@ def read_brands_file(path: Path) -> pd.DataFrame:
 def read_revenue_file(path: Path) -> pd.DataFrame:
     path = Path(path)
     df = _read(path, REVENUE_COLUMNS)
-    year = _numbers(df, "year", path, what="a year")
-    revenue = _numbers(df, "revenue", path, what="a number")
+    year = numeric_cells(df["year"], file=path, column="year", what="a year")
+    revenue = numeric_cells(df["revenue"], file=path, column="revenue")
     neg = revenue < 0
     if neg.any():
         k = int(np.flatnonzero(neg.to_numpy())[0])

@@ -26,12 +26,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.stats import norm
 from statsmodels.stats.weightstats import DescrStatsW
 
-from . import config as _config
-from .errors import InstrumentError
 
 __all__ = [
     "IndexConfig", "POLICIES", "SE_FORMULA", "NM", "MARK_UP", "MARK_DOWN",

@@ -4,7 +4,6 @@ real SQLite store; and the pipeline's indices against the generator's known true
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +201,32 @@ def test_demo_data_command_is_deterministic_and_labelled(tmp_path):
     assert (a / "README.txt").read_text(encoding="utf-8").startswith("DEMO DATA")
     assert (a / "truth" / "brand_indices.csv").exists()
     assert (a / "truth" / "parameters.json").exists()
+
+
+@pytest.mark.parametrize("cell, fragment", [("abc", "'abc' is not a number"),
+                                            ("inf", "'inf' is not a number")])
+def test_fit_names_the_bad_cell(tmp_path, cell, fragment):
+    data = pd.read_csv(DATA / "satisfaction.csv", index_col=0)
+    data = data.astype(object)
+    data.iloc[4, data.columns.get_loc("sat2")] = cell      # spreadsheet row 6
+    path = tmp_path / "d.csv"
+    data.to_csv(path)                                       # R-style unnamed row-label column
+    model = tmp_path / "m.lav"
+    model.write_text("IMAG =~ imag1 + imag2\nSAT =~ sat1 + sat2\nSAT ~ IMAG\n", encoding="utf-8")
+    r = run("fit", path, "--model", model, "--scale-min", 0, "--scale-max", 10,
+            "--json", tmp_path / "o.json")
+    assert r.exit_code == 1, r.output
+    assert "row 6" in r.output and "column 'sat2'" in r.output and fragment in r.output
+
+
+def test_fit_treats_empty_cells_as_missing(tmp_path):
+    data = pd.read_csv(DATA / "satisfaction.csv", index_col=0)
+    data.loc[data.index[[3, 9]], "sat1"] = np.nan
+    path = tmp_path / "d.csv"
+    data.to_csv(path)
+    model = tmp_path / "m.lav"
+    model.write_text("IMAG =~ imag1 + imag2\nSAT =~ sat1 + sat2\nSAT ~ IMAG\n", encoding="utf-8")
+    out = tmp_path / "o.json"
+    r = run("fit", path, "--model", model, "--scale-min", 0, "--scale-max", 10, "--json", out)
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text(encoding="utf-8"))["n"] == 248   # casewise: two rows dropped

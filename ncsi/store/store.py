@@ -164,6 +164,20 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _whole_number(value: Any, where: str, key: str) -> int | None:
+    """``value`` as an int (None when missing); anything else is a StoreError naming it."""
+    if _missing(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not number.is_integer():
+        raise StoreError(f"{where}: {key} '{value}' is not a whole number",
+                         message_zh=f"{where}：{key} '{value}' 不是整数")
+    return int(number)
+
+
 def _missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -1048,17 +1062,7 @@ def _fit_params(fit: Mapping[str, Any], i: int) -> dict[str, Any]:
         raise StoreError(f"{where}: the industry is empty", message_zh=f"{where}：行业为空")
 
     def opt_int(key: str) -> int | None:
-        value = fit[key]
-        if _missing(value):
-            return None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number) or not number.is_integer():
-            raise StoreError(f"{where}: {key} '{value}' is not a whole number",
-                             message_zh=f"{where}：{key} '{value}' 不是整数")
-        return int(number)
+        return _whole_number(fit[key], where, key)
 
     converged = None if _missing(fit["converged"]) else _to_bool(fit["converged"])
     return {
@@ -1108,19 +1112,8 @@ def _score_params(scores: pd.DataFrame) -> list[dict[str, Any]]:
                              f"finite number",
                              message_zh=f"{where(pos)}：{column} '{scores[column].iloc[pos]}' 不是有效数字")
         floats[column] = _nullable_list(array)
-    ns = []
-    for pos, value in enumerate(scores["n"].tolist()):
-        if _missing(value):
-            ns.append(None)
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number) or not number.is_integer():
-            raise StoreError(f"{where(pos)}: n '{value}' is not a whole number",
-                             message_zh=f"{where(pos)}：n '{value}' 不是整数")
-        ns.append(int(number))
+    ns = [_whole_number(value, where(pos), "n")
+          for pos, value in enumerate(scores["n"].tolist())]
     publishable = []
     for pos, value in enumerate(scores["publishable"].tolist()):
         flag = _to_bool(value)
