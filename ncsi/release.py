@@ -219,7 +219,7 @@ def build_year(store, year: int, *, industries: list[str] | None = None, scheme:
             config.nonpositive_weight_policy, "index_construct": config.index_construct,
         "se_method": SE_METHOD, "pooling": "per industry, pooled across brands",
     }
-    provenance = _provenance(store, year, taxonomy, config, measured)
+    provenance = _provenance(store, year, taxonomy, config, measured, revenue)
     release_id = store.save_draft(year, settings=settings, provenance=provenance, fits=fits,
                                   scores=scores, issues=issues)
     return BuildSummary(year, release_id, ok, failed, issues, scores)
@@ -242,7 +242,7 @@ def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, fl
     """Add sector rows (revenue-weighted industries) and nation rows (consumption weights)."""
     rows = []
     ind = scores[scores["level"] == "industry"]
-    sector_weights, cw_version, cw_source = load_consumption_weights(year)
+    sector_weights, cw_version, _ = load_consumption_weights(year)
     sector_rows = []
     for sector in taxonomy.sectors:
         part = ind[ind["parent"] == sector.code]
@@ -292,7 +292,8 @@ def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, fl
     return pd.concat([scores, sec, pd.DataFrame(rows)], ignore_index=True)
 
 
-def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: list[str]) -> dict:
+def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: list[str],
+                revenue: pd.DataFrame) -> dict:
     waves = store.waves(year=year)
     surveys = sorted({taxonomy.sector_of(i).survey for i in industries})
     qs = {s: load_questionnaire(s) for s in surveys}
@@ -310,8 +311,7 @@ def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: lis
         "questionnaires": {s: {"version": q.version, "sha256": q.sha256, "model": q.model,
                                "model_sha256": q.model_spec().sha256} for s, q in qs.items()},
         "waves": json.loads(waves.to_json(orient="records", date_format="iso")),
-        "revenue_sha256": hashlib.sha256(
-            store.revenue(year).to_csv(index=False).encode()).hexdigest(),
+        "revenue_sha256": hashlib.sha256(revenue.to_csv(index=False).encode()).hexdigest(),
     }
 
 
