@@ -435,18 +435,19 @@ def test_determinism_and_row_order(satisfaction, sat_spec):
 def test_results_api_and_to_dict(satisfaction, sat_spec):
     res = PLS(sat_spec, scheme="centroid", tol=1e-8).fit(satisfaction)
     assert res.settings == {"scheme": "centroid", "scaled": True, "tol": 1e-8, "max_iter": 300,
-                            "modes": {c: "A" for c in sat_spec.constructs}}
+                            "consistent": False, "missing": "casewise", "weights": None,
+                            "scale": None, "modes": {c: "A" for c in sat_spec.constructs}}
     assert res.outer_weights.index.names == ["construct", "indicator"]
     assert list(res.outer_weights.index.get_level_values("indicator")) == \
         list(sat_spec.indicators)
-    assert list(res.paths.columns) == ["from", "to", "estimate"]
+    assert list(res.paths.columns) == ["from", "to", "estimate", "std_error", "t", "p"]
     assert list(res.path_matrix.index) == list(res.path_matrix.columns) == \
         list(sat_spec.constructs)
     assert set(res.path_se) == set(sat_spec.endogenous)
     assert res.warnings == [] and isinstance(res.iterations, int)
     d = json.loads(json.dumps(res.to_dict()))
-    assert set(d) == {"n", "n_dropped", "converged", "iterations", "settings", "warnings",
-                      "paths", "outer", "r2"}
+    assert set(d) == {"n", "n_dropped", "sum_weights", "converged", "iterations", "settings",
+                      "warnings", "paths", "outer", "r2", "r2_adj", "missing"}
     assert d["n"] == 250 and d["converged"] is True and d["settings"]["scheme"] == "centroid"
     assert len(d["outer"]) == len(sat_spec.indicators)
     assert d["outer"][0] == {"construct": "IMAG", "indicator": "imag1",
