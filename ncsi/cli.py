@@ -191,22 +191,65 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
             typer.echo(q.format_table(f, lang.value))
 
 
+class Missing(str, Enum):
+    casewise = "casewise"
+    mean = "mean"
+
+
+class Interval(str, Enum):
+    percentile = "percentile"
+    bca = "bca"
+
+
 @app.command()
 @handles_errors
 def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parquet)"),
-        model: Path = typer.Option(..., help="lavaan-style model file"),
-        scheme: Scheme = typer.Option(Scheme.path),
-        no_scale: bool = typer.Option(False, "--no-scale", help="centre indicators only"),
+        model: Path = typer.Option(..., help="lavaan-style model file / 模型文件"),
+        scheme: Scheme = typer.Option(Scheme.path, help="inner weighting scheme / 内部权重方案"),
+        no_scale: bool = typer.Option(False, "--no-scale",
+                                      help="centre indicators only / 指标仅中心化"),
+        consistent: bool = typer.Option(False, "--consistent",
+                                        help="consistent PLS (PLSc) / 一致性 PLS"),
+        missing: Missing = typer.Option(Missing.casewise,
+                                        help="missing values / 缺失值处理"),
+        weights: Optional[str] = typer.Option(None, help="column of case weights / 权重列"),
         scale_min: Optional[float] = typer.Option(None, help="lower end of the item scale (L)"),
         scale_max: Optional[float] = typer.Option(None, help="upper end of the item scale (U)"),
+        bootstrap: int = typer.Option(0, help="bootstrap resamples (0: none) / 自助样本数"),
+        seed: Optional[int] = typer.Option(None, help="random seed of the bootstrap / 随机种子"),
+        workers: int = typer.Option(1, help="threads for the bootstrap / 线程数"),
+        ci: Interval = typer.Option(Interval.percentile, help="bootstrap interval / 置信区间"),
+        level: float = typer.Option(0.95, help="confidence level / 置信水平"),
         json_out: Path = typer.Option(..., "--json", help="write the results here")):
     """Fit a model to any data file (no store) and write JSON. / 对任意数据文件估计模型并输出 JSON。"""
     from .fitfile import fit_file
-    result = fit_file(data, model, scheme=scheme.value, scaled=not no_scale,
-                      scale_min=scale_min, scale_max=scale_max)
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = typer.progressbar(length=total, label="bootstrap / 自助法", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        result = fit_file(data, model, scheme=scheme.value, scaled=not no_scale,
+                          consistent=consistent, missing=missing.value, weights=weights,
+                          scale_min=scale_min, scale_max=scale_max, bootstrap=bootstrap,
+                          seed=seed, workers=workers, ci=ci.value, level=level,
+                          progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
     json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    boot = result.get("bootstrap")
     typer.echo(f"n={result['n']}, converged={result['converged']} in {result['iterations']} "
-               f"iterations; results written to {json_out}")
+               f"iterations, {result['verify']['status']}"
+               + (f"; bootstrap {boot['n_valid']}/{boot['n_boot']} valid" if boot else "")
+               + f"; results written to {json_out}")
+    for line in result["warnings"] + result["issues"] + (boot["warnings"] if boot else []):
+        typer.echo(f"warning: {line}", err=True)
 
 
 def _demo_url() -> tuple[str, bool]:

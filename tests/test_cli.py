@@ -126,7 +126,8 @@ def test_fit_json_reproduces_r_plspm(tmp_path):
     # the 0–100 index of each construct is a weighted mean of its items on the 0–10 scale:
     # it must lie between the smallest and the largest item mean (×10)
     data = pd.read_csv(DATA / "satisfaction.csv", index_col=0)
-    for construct, value in res["indices"].items():
+    for construct, entry in res["indices"].items():
+        value = entry["estimate"]
         items = [o["indicator"] for o in res["outer"] if o["construct"] == construct]
         means = data[items].mean() * 10
         assert means.min() - 1e-9 <= value <= means.max() + 1e-9
