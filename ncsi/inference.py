@@ -87,6 +87,7 @@ class _Plan:
     paths: tuple                      # (i, j) of the spec's paths
     total_pairs: tuple                # (i, j) joined by a directed route
     labels: pd.MultiIndex             # (statistic, name) per column of θ
+    var0: np.ndarray                  # the indicators' variances in the full sample (raw scale)
 
 
 def _plan(res, scale) -> _Plan:
@@ -106,13 +107,21 @@ def _plan(res, scale) -> _Plan:
     return _Plan(lay=lay, scheme=st["scheme"], scaled=st["scaled"],
                  consistent=bool(st.get("consistent")), tol=st["tol"], max_iter=st["max_iter"],
                  scale=scale, paths=paths, total_pairs=total_pairs,
-                 labels=pd.MultiIndex.from_tuples(labels, names=["statistic", "name"]))
+                 labels=pd.MultiIndex.from_tuples(labels, names=["statistic", "name"]),
+                 var0=res._sd ** 2)
 
 
 def _statistics(plan: _Plan, cov: np.ndarray, mean: np.ndarray):
     """θ (B × K) and status (B) for a stack of covariance matrices and means (raw scale)."""
     lay = plan.lay
-    sd = np.sqrt(np.einsum("bii->bi", cov))
+    var = np.einsum("bii->bi", cov)
+    # an indicator that is constant in a resample (variance lost to rounding) fails it
+    constant = ~(var > 1e-12 * plan.var0).all(axis=1)
+    if constant.any():
+        cov = cov.copy()
+        cov[constant] = np.diag(plan.var0)
+        var = np.einsum("bii->bi", cov)
+    sd = np.sqrt(var)
     r = cov / (sd[:, :, None] * sd[:, None, :])
     s = r if plan.scaled else cov
     sdx = np.ones_like(sd) if plan.scaled else sd
@@ -136,6 +145,7 @@ def _statistics(plan: _Plan, cov: np.ndarray, mean: np.ndarray):
         parts.append(plscore.indices(wt, mean, lay, *plan.scale))
     theta = np.concatenate(parts, axis=1)
     status = est.status.copy()
+    status[constant] = plscore.DEGENERATE
     status[(status == plscore.OK) & ~ok] = plscore.COLLINEAR
     status[(status == plscore.OK) & ~np.isfinite(theta).all(axis=1)] = plscore.DEGENERATE
     return theta, status
