@@ -245,7 +245,7 @@ def _where(spec: ModelSpec, column: str) -> str:
 def _numeric_matrix(data: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
     """The indicator columns as one float matrix (NaN = missing), or a named EstimationError."""
     ind = spec.indicators
-    arr = np.empty((len(data), len(ind)))
+    arr = np.empty((len(data), len(ind)), order="F")       # column-major: columns fill fast
     for k, name in enumerate(ind):
         col = data.loc[:, name]
         if isinstance(col, pd.DataFrame):
@@ -254,15 +254,17 @@ def _numeric_matrix(data: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
                 f"column a unique name",
                 message_zh=f"数据中列 '{name}' 出现了 {col.shape[1]} 次；请使列名唯一")
         arr[:, k] = _to_float(col, name, spec)
+    if not len(data) or np.isfinite(arr.sum(axis=0)).all():    # no missing or infinite value
+        return arr
     for k, name in enumerate(ind):
         col = arr[:, k]
-        if len(col) and np.isnan(col).all():
+        if np.isnan(col).all():
             raise EstimationError(
                 f"{_where(spec, name)} has no values: every row is missing; check the column "
                 f"(wrong file or missing codes recoded) or remove the indicator from the model",
                 message_zh=f"构念 {spec.construct_of(name)} 的指标列 '{name}' 全部缺失；"
                            f"请检查数据或从模型中删除该指标")
-    if len(data) and not np.isfinite(np.nansum(arr, axis=0)).all():
+    if not np.isfinite(np.nansum(arr, axis=0)).all():
         for k, name in enumerate(ind):
             bad = np.flatnonzero(np.isinf(arr[:, k]))
             if bad.size:
@@ -306,6 +308,14 @@ def _case_weights(data: pd.DataFrame, column: str) -> np.ndarray:
 
 def _missing(raw: np.ndarray, case_w, index: pd.Index, spec: ModelSpec, lay, how: str):
     """Apply the missing-data treatment: (x, weights, index, n_dropped, per-block report)."""
+    n_all = raw.shape[0]
+    if n_all == 0 or np.isfinite(raw.sum(axis=0)).all():       # nothing missing
+        report = pd.DataFrame(
+            {"indicators": [len(b) for b in lay.blocks], "rows_complete": n_all,
+             "values_missing": 0, "rows_used": n_all, "values_imputed": 0},
+            index=pd.Index(spec.constructs, name="construct"))
+        report.attrs["missing_by_column"] = np.zeros(lay.p, dtype=int)
+        return raw, case_w, index, 0, report
     miss = np.isnan(raw)
     rows_complete = [int((~miss[:, idx].any(axis=1)).sum()) for idx in lay.blocks]
     values_missing = [int(miss[:, idx].sum()) for idx in lay.blocks]
@@ -313,7 +323,6 @@ def _missing(raw: np.ndarray, case_w, index: pd.Index, spec: ModelSpec, lay, how
         keep = ~miss.any(axis=1)
     else:
         keep = ~miss.all(axis=1)
-    n_all = raw.shape[0]
     if keep.all():
         x = raw
     else:
@@ -426,12 +435,14 @@ def _check_rows(spec: ModelSpec, x: np.ndarray | None, n: int, n_dropped: int,
 
 def _check_constant(spec: ModelSpec, x: np.ndarray, sd: np.ndarray, mean: np.ndarray,
                     n: int) -> None:
-    lo, hi = x.min(axis=0), x.max(axis=0)
-    for k, name in enumerate(spec.indicators):
-        if lo[k] == hi[k] or not sd[k] > 1e-12 * max(1.0, abs(mean[k])):
+    suspect = np.flatnonzero(~(sd > 1e-7 * np.maximum(1.0, np.abs(mean))))
+    for k in suspect:
+        name = spec.indicators[k]
+        lo, hi = x[:, k].min(), x[:, k].max()
+        if lo == hi or not sd[k] > 1e-12 * max(1.0, abs(mean[k])):
             c = spec.construct_of(name)
             raise EstimationError(
-                f"indicator {name} of construct {c} has the same value ({lo[k]:g}) in all "
+                f"indicator {name} of construct {c} has the same value ({lo:g}) in all "
                 f"{n} rows used (zero variance); it carries no information — remove it "
                 f"from the block of {c} or check the data",
                 message_zh=f"构念 {c} 的指标 {name} 在全部 {n} 个可用行中取值相同（方差为零）；"
