@@ -140,6 +140,11 @@ def weighted_moments(x: np.ndarray, weights: np.ndarray | None, *, chunk: int = 
 
 def _batched_solve(a: np.ndarray, b: np.ndarray):
     """Solve a[k] x = b[k] for every k; (solution, ok flags). Singular systems give zeros."""
+    if a.shape[-1] == 1:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = b / a[:, :, 0]
+        ok = np.isfinite(x).all(axis=1) & (a[:, 0, 0] != 0)
+        return np.where(ok[:, None], x, 0.0), ok
     try:
         return np.linalg.solve(a, b[..., None])[..., 0], np.ones(a.shape[0], dtype=bool)
     except np.linalg.LinAlgError:
@@ -186,8 +191,8 @@ def estimate(s: np.ndarray, lay: Layout, *, scheme: str = "path", tol: float = 1
     so that most of its indicators load positively (ties: the sum of its loadings is positive).
     ``sd`` (B × p) are the indicators' standard deviations (default: √diag S).
 
-    Inside, the weights are a flat B × p vector (each indicator belongs to one block), so that
-    cov(x, Y) = S W is one large matrix product, (S ∘ w) M with M the p × J block mask.
+    Inside, the weights are a flat B × p vector (each indicator belongs to one block), spread
+    into the B × p × J block matrix W for the products S W and W'S W.
     """
     s = np.asarray(s, dtype=float)
     bsz, p, _ = s.shape
@@ -197,12 +202,21 @@ def estimate(s: np.ndarray, lay: Layout, *, scheme: str = "path", tol: float = 1
     status = np.zeros(bsz, dtype=int)
     construct = np.full(bsz, -1)
     _check_mode_b(s, sd, lay, status, construct)
-    mask = lay.mask.astype(float)
     own = lay.block_of
     starts = lay.starts
 
+    cols = np.arange(p)
+
+    def spread(wf):                                       # flat weights → B × p × J
+        w3 = np.zeros((len(wf), p, nc))
+        w3[:, cols, own] = wf
+        return w3
+
     def cov_xy(sa, wf):                                   # S W: B × p × J
-        return ((sa * wf[:, None, :]).reshape(-1, p) @ mask).reshape(len(wf), p, nc)
+        return sa @ spread(wf)
+
+    def corr_of(wf, sw):                                  # W'S W: B × J × J
+        return np.swapaxes(spread(wf), 1, 2) @ sw
 
     # start: equal weights (first principal component where they cancel), var(Y) = 1
     wf = np.ones((bsz, p))
@@ -230,8 +244,7 @@ def estimate(s: np.ndarray, lay: Layout, *, scheme: str = "path", tol: float = 1
             break
         st = np.zeros(active.size, dtype=int)
         cj = np.full(active.size, -1)
-        c = ((wa[:, :, None] * sw).transpose(0, 2, 1).reshape(-1, p) @ mask
-             ).reshape(len(wa), nc, nc)                   # cor(Y_i, Y_j)
+        c = corr_of(wa, sw)                               # cor(Y_i, Y_j)
         e = _inner_weights(c, lay, scheme, st, cj)
         var_z = np.einsum("bij,bij->bj", c @ e, e)        # var(Z_j)
         g = np.einsum("bki,bki->bk", sw, np.swapaxes(e, 1, 2)[:, own, :])   # cov(x_k, Z_own)
@@ -283,11 +296,8 @@ def estimate(s: np.ndarray, lay: Layout, *, scheme: str = "path", tol: float = 1
         status[active] = NOT_CONVERGED
         construct[active] = worst[active]
     out_w = _fix_signs(s, out_w, lay, cov_xy)
-    w = np.zeros((bsz, p, nc))
-    w[:, np.arange(p), own] = out_w
-    sw = cov_xy(s, out_w)
-    corr = ((out_w[:, :, None] * sw).transpose(0, 2, 1).reshape(-1, p) @ mask
-            ).reshape(bsz, nc, nc)
+    w = spread(out_w)
+    corr = np.swapaxes(w, 1, 2) @ (s @ w)
     corr = (corr + np.swapaxes(corr, 1, 2)) / 2.0
     k = np.arange(nc)
     corr[:, k, k] = 1.0
@@ -328,13 +338,19 @@ def regressions(corr: np.ndarray, lay: Layout):
     bsz, nc, _ = corr.shape
     paths = np.zeros((bsz, nc, nc))
     r2 = np.full((bsz, nc), np.nan)
-    ok = np.ones(bsz, dtype=bool)
+    ok = np.isfinite(corr).all(axis=(1, 2))
+    if not ok.all():                       # undefined correlations (e.g. a failed PLSc block)
+        corr = np.where(ok[:, None, None], corr, np.eye(nc))
     for j, pred in enumerate(lay.preds):
         if not pred.size:
             continue
         cpp = corr[:, pred[:, None], pred]
-        with np.errstate(invalid="ignore"):
-            cond_ok = np.linalg.cond(cpp) < 1e12
+        if pred.size == 1:
+            cond_ok = np.ones(bsz, dtype=bool)
+        else:
+            with np.errstate(invalid="ignore"):
+                ev = np.linalg.eigvalsh(cpp)                    # condition number of cpp
+                cond_ok = ev[:, 0] > 1e-12 * ev[:, -1]
         beta, solved = _batched_solve(cpp, corr[:, pred, j])
         good = solved & cond_ok
         ok &= good
