@@ -562,8 +562,13 @@ class PLSResults:
         paths, r2, ok = plscore.regressions(self._corr[None], layout)
         self._path_arr, self._r2_arr = paths[0], r2[0]
         if not ok[0]:
-            self.warnings.append("some constructs' predecessors are perfectly collinear (after "
-                                 "the consistent-PLS correction); their paths are undefined")
+            bad = next(j for j in layout.endogenous if np.isnan(self._path_arr[:, j]).any())
+            if not settings.get("consistent"):
+                _collinear(spec, bad)
+            self.warnings.append(
+                f"consistent PLS: the regression of {self._constructs[bad]} is not defined (its "
+                f"predecessors' corrected correlations are collinear or undefined); its paths "
+                f"and R² are missing — see verify()")
 
     def __repr__(self) -> str:
         return (f"<PLSResults {self.spec.name}: n={self.n}, dropped={self.n_dropped}, "
@@ -943,6 +948,11 @@ class PLSResults:
             "the construct correlation matrix is positive definite" if pd_ok else
             f"the construct correlation matrix is not positive definite (smallest eigenvalue "
             f"{np.min(ev):.3g})", "构念相关矩阵正定" if pd_ok else "构念相关矩阵非正定")
+        undefined = [f"{r['from']} -> {r['to']}" for r in self.paths.to_dict("records")
+                     if not np.isfinite(r["estimate"])]
+        add("paths", not undefined, "every path coefficient is defined" if not undefined else
+            "undefined path coefficients: " + ", ".join(undefined),
+            "所有路径系数均有定义" if not undefined else "路径系数无定义：" + ", ".join(undefined))
         rel = self.reliability[["alpha", "rho_a", "rho_c"]]
         over = [f"{c} {k} ({v:.3f})" for c, row in rel.iterrows() for k, v in row.items()
                 if np.isfinite(v) and v > 1 + 1e-10]

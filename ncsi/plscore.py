@@ -338,9 +338,10 @@ def regressions(corr: np.ndarray, lay: Layout):
     bsz, nc, _ = corr.shape
     paths = np.zeros((bsz, nc, nc))
     r2 = np.full((bsz, nc), np.nan)
-    ok = np.isfinite(corr).all(axis=(1, 2))
-    if not ok.all():                       # undefined correlations (e.g. a failed PLSc block)
-        corr = np.where(ok[:, None, None], corr, np.eye(nc))
+    finite = np.isfinite(corr).all(axis=(1, 2))
+    ok = finite.copy()
+    if not finite.all():                   # undefined correlations (e.g. a failed PLSc block)
+        corr = np.where(finite[:, None, None], corr, np.eye(nc))
     for j, pred in enumerate(lay.preds):
         if not pred.size:
             continue
@@ -352,7 +353,7 @@ def regressions(corr: np.ndarray, lay: Layout):
                 ev = np.linalg.eigvalsh(cpp)                    # condition number of cpp
                 cond_ok = ev[:, 0] > 1e-12 * ev[:, -1]
         beta, solved = _batched_solve(cpp, corr[:, pred, j])
-        good = solved & cond_ok
+        good = solved & cond_ok & finite
         ok &= good
         beta[~good] = np.nan
         paths[:, pred, j] = beta
