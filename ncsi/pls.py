@@ -296,7 +296,7 @@ def _case_weights(data: pd.DataFrame, column: str) -> np.ndarray:
     bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
     if bad.size:
         v = col.iloc[bad[0]]
-        what = "is missing" if pd.isna(v) else f"is {v!r}"
+        what = "is missing" if pd.isna(v) else f"is {v}"
         raise EstimationError(
             f"the case weight in column '{column}' {what} at row index {data.index[bad[0]]!r}"
             + (f" (and {bad.size - 1} other row(s))" if bad.size > 1 else "")
@@ -449,18 +449,6 @@ def _check_constant(spec: ModelSpec, x: np.ndarray, sd: np.ndarray, mean: np.nda
                            f"请从模型中删除该指标或检查数据")
 
 
-def _check_connected(spec: ModelSpec) -> None:
-    joined = {p.source for p in spec.paths} | {p.target for p in spec.paths}
-    for b in spec.blocks:
-        if b.name not in joined:
-            raise EstimationError(
-                f"construct {b.name} has no structural path to any other construct, so PLS has "
-                f"no inner proxy for it and its score would have zero variance; add a path "
-                f"(e.g. 'SAT ~ {b.name}') or remove the block",
-                message_zh=f"构念 {b.name} 与其他构念之间没有结构路径，无法估计；请添加路径或删除"
-                           f"该构念")
-
-
 def _check_mode_b(spec: ModelSpec, s: np.ndarray, lay) -> None:
     for b, idx in zip(spec.blocks, lay.blocks):
         if b.mode != "B" or len(idx) < 2:
@@ -562,12 +550,13 @@ class PLSResults:
         paths, r2, ok = plscore.regressions(self._corr[None], layout)
         self._path_arr, self._r2_arr = paths[0], r2[0]
         if not ok[0]:
-            bad = next(j for j in layout.endogenous if np.isnan(self._path_arr[:, j]).any())
+            bad = [j for j in layout.endogenous if np.isnan(self._path_arr[:, j]).any()]
             if not settings.get("consistent"):
-                _collinear(spec, bad)
+                _collinear(spec, bad[0])
+            names = ", ".join(self._constructs[j] for j in bad)
             self.warnings.append(
-                f"consistent PLS: the regression of {self._constructs[bad]} is not defined (its "
-                f"predecessors' corrected correlations are collinear or undefined); its paths "
+                f"consistent PLS: the regression of {names} is not defined (the corrected "
+                f"correlations of the predecessors are collinear or undefined); those paths "
                 f"and R² are missing — see verify()")
 
     def __repr__(self) -> str:
@@ -938,16 +927,17 @@ class PLSResults:
             f"did not converge within {self.settings['max_iter']} iterations",
             f"{self.iterations} 次迭代后收敛" if self.converged else "迭代未收敛")
         lam = self.loadings
-        big = [f"{c}/{i} ({v:.3f})" for (c, i), v in lam.items() if not abs(v) <= 1 + 1e-10]
-        add("loadings", not big, "all |loadings| ≤ 1" if not big else
-            "loadings above 1 in absolute value: " + ", ".join(big),
-            "所有载荷绝对值 ≤ 1" if not big else "载荷绝对值大于 1：" + ", ".join(big))
-        ev = np.linalg.eigvalsh(self._corr) if np.isfinite(self._corr).all() else [np.nan]
-        pd_ok = bool(np.min(ev) > 1e-10)
+        big = [f"{c}/{i} ({v:.3f})" for (c, i), v in lam.items() if abs(v) > 1 + 1e-10]
+        nan = [f"{c}/{i}" for (c, i), v in lam.items() if not np.isfinite(v)]
+        bad_l = big + [f"{x} (undefined)" for x in nan]
+        add("loadings", not bad_l, "all |loadings| ≤ 1" if not bad_l else
+            "loadings above 1 in absolute value or undefined: " + ", ".join(bad_l),
+            "所有载荷绝对值 ≤ 1" if not bad_l else "载荷绝对值大于 1 或无定义：" + ", ".join(bad_l))
+        pd_ok, where = _positive_definite(self._corr, self._constructs)
         add("construct_corr", pd_ok,
             "the construct correlation matrix is positive definite" if pd_ok else
-            f"the construct correlation matrix is not positive definite (smallest eigenvalue "
-            f"{np.min(ev):.3g})", "构念相关矩阵正定" if pd_ok else "构念相关矩阵非正定")
+            f"the construct correlation matrix is not positive definite ({where})",
+            "构念相关矩阵正定" if pd_ok else f"构念相关矩阵非正定（{where}）")
         undefined = [f"{r['from']} -> {r['to']}" for r in self.paths.to_dict("records")
                      if not np.isfinite(r["estimate"])]
         add("paths", not undefined, "every path coefficient is defined" if not undefined else
@@ -1023,6 +1013,25 @@ class PLSResults:
         out["srmr"] = {k: _num(v) for k, v in self.srmr.items()}
         out["verify"] = self.verify().to_dict()
         return out
+
+
+def _positive_definite(c: np.ndarray, names: list[str]) -> tuple[bool, str]:
+    """Whether a correlation matrix is positive definite; if not, which constructs cause it."""
+    finite = np.isfinite(c)
+    if not finite.all():
+        bad = sorted({names[i] for i, j in zip(*np.nonzero(~finite))}, key=names.index)
+        return False, "undefined correlations of " + ", ".join(bad)
+    vals, vecs = np.linalg.eigh(c)
+    if vals[0] > 1e-10:
+        return True, ""
+    pairs = [f"{names[i]}–{names[j]} r = {c[i, j]:.3f}" for i in range(len(names))
+             for j in range(i + 1, len(names)) if abs(c[i, j]) >= 1 - 1e-10]
+    if pairs:
+        return False, "correlations of 1 or beyond: " + ", ".join(pairs)
+    v = np.abs(vecs[:, 0])
+    involved = [names[k] for k in np.argsort(-v) if v[k] > 0.3 * v.max()]
+    return False, (f"smallest eigenvalue {vals[0]:.3g}, carried mostly by "
+                   + ", ".join(involved))
 
 
 class Verification:

@@ -338,14 +338,15 @@ def regressions(corr: np.ndarray, lay: Layout):
     bsz, nc, _ = corr.shape
     paths = np.zeros((bsz, nc, nc))
     r2 = np.full((bsz, nc), np.nan)
-    finite = np.isfinite(corr).all(axis=(1, 2))
-    ok = finite.copy()
-    if not finite.all():                   # undefined correlations (e.g. a failed PLSc block)
-        corr = np.where(finite[:, None, None], corr, np.eye(nc))
+    ok = np.ones(bsz, dtype=bool)
     for j, pred in enumerate(lay.preds):
         if not pred.size:
             continue
         cpp = corr[:, pred[:, None], pred]
+        # an equation is undefined where its own correlations are (e.g. a failed PLSc block)
+        finite = np.isfinite(cpp).all(axis=(1, 2)) & np.isfinite(corr[:, pred, j]).all(axis=1)
+        if not finite.all():
+            cpp = np.where(finite[:, None, None], cpp, np.eye(pred.size))
         if pred.size == 1:
             cond_ok = np.ones(bsz, dtype=bool)
         else:

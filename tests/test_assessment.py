@@ -19,23 +19,11 @@ from ncsi import assessment as A
 from ncsi.pls import PLS, PLSResults
 from ncsi.spec import ModelSpec, parse_model
 
+from .models import SATISFACTION_MODEL
+
 DATA = Path(__file__).parent / "data"
 R_ATOL = 1e-5          # R plspm stops at tol 1e-6 (sum of squared changes); do not loosen
 R_GOF_CENTROID = 0.609741624338411
-
-SATISFACTION_MODEL = """
-IMAG =~ imag1 + imag2 + imag3 + imag4 + imag5
-EXPE =~ expe1 + expe2 + expe3 + expe4 + expe5
-QUAL =~ qual1 + qual2 + qual3 + qual4 + qual5
-VAL  =~ val1 + val2 + val3 + val4
-SAT  =~ sat1 + sat2 + sat3 + sat4
-LOY  =~ loy1 + loy2 + loy3 + loy4
-EXPE ~ IMAG
-QUAL ~ EXPE
-VAL  ~ EXPE + QUAL
-SAT  ~ IMAG + EXPE + QUAL + VAL
-LOY  ~ IMAG + SAT
-"""
 
 
 # ------------------------------------------------------------------------------------------------
