@@ -28,3 +28,16 @@ test: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# Benchmark ncsi.pls against plspm 0.5.7 (in its own throwaway venv) → benchmarks/results.md.
+PLSPM_VENV := .bench/plspm-venv
+
+$(PLSPM_VENV)/.installed: benchmarks/plspm-requirements.txt
+	rm -rf $(PLSPM_VENV)
+	$(PYTHON) -m venv $(PLSPM_VENV)
+	$(PLSPM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r benchmarks/plspm-requirements.txt
+	touch $@
+
+.PHONY: bench
+bench: install $(PLSPM_VENV)/.installed
+	$(BIN)/python benchmarks/bench.py
