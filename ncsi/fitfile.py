@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError
@@ -48,6 +49,16 @@ def fit_file(data: Path, model: Path, *, scheme: str = "path", scaled: bool = Tr
         raise DataError(f"the weight column '{weights}' is not in the file; name an existing "
                         f"column with --weights", file=str(data), column=weights,
                         message_zh=f"文件中没有权重列 '{weights}'")
+    if weights:
+        w = frame[weights]
+        bad = np.flatnonzero(~(w.to_numpy(dtype=float, na_value=np.nan) >= 0))
+        if bad.size:
+            v = w.iloc[bad[0]]
+            what = "is missing" if pd.isna(v) else f"{v:g} is negative"
+            raise DataError(f"the case weight {what}; every weight must be a number ≥ 0 — fix it "
+                            f"or drop the row",
+                            file=str(data), row=int(bad[0]) + 2, column=weights,
+                            message_zh="权重缺失或为负；权重必须是非负数")
     cfg = IndexConfig.from_yaml()
     lo = cfg.scale_min if scale_min is None else scale_min
     hi = cfg.scale_max if scale_max is None else scale_max

@@ -231,3 +231,72 @@ def test_fit_treats_empty_cells_as_missing(tmp_path):
     r = run("fit", path, "--model", model, "--scale-min", 0, "--scale-max", 10, "--json", out)
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text(encoding="utf-8"))["n"] == 248   # casewise: two rows dropped
+
+
+def _mobi_model(tmp_path) -> Path:
+    model = tmp_path / "ecsi.lav"
+    model.write_text(
+        "IMAG =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5\nEXPE =~ CUEX1 + CUEX2 + CUEX3\n"
+        "QUAL =~ PERQ1 + PERQ2 + PERQ3 + PERQ4 + PERQ5 + PERQ6 + PERQ7\n"
+        "VAL =~ PERV1 + PERV2\nSAT =~ CUSA1 + CUSA2 + CUSA3\nLOY =~ CUSL1 + CUSL2 + CUSL3\n"
+        "EXPE ~ IMAG\nQUAL ~ EXPE\nVAL ~ EXPE + QUAL\nSAT ~ IMAG + EXPE + QUAL + VAL\n"
+        "LOY ~ IMAG + SAT\n", encoding="utf-8")
+    return model
+
+
+def test_fit_with_bootstrap_json(tmp_path):
+    model = _mobi_model(tmp_path)
+    out = tmp_path / "boot.json"
+    r = run("fit", DATA / "mobi.csv", "--model", model, "--bootstrap", 200, "--seed", 5,
+            "--workers", 2, "--ci", "bca", "--level", 0.9, "--json", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text(encoding="utf-8"))
+    assert res["schema"] == "ncsi-fit/2" and res["inference"] == "bootstrap"
+    assert res["bootstrap"]["n_boot"] == 200 and res["bootstrap"]["seed"] == 5
+    assert res["bootstrap"]["n_valid"] + res["bootstrap"]["n_failed"] + \
+        res["bootstrap"]["n_not_converged"] == 200
+    for p in res["paths"]:
+        assert {"estimate", "se", "ci_low", "ci_high", "p"} <= set(p)
+        assert p["ci_low"] <= p["estimate"] + 0.05 and p["se"] > 0      # BCa may shift slightly
+    for c, entry in res["indices"].items():
+        assert entry["ci_low"] < entry["estimate"] < entry["ci_high"], c
+    assert res["verify"]["status"] == "admissible"
+    assert {"reliability", "htmt", "gof", "srmr", "effects", "f2", "vif_inner"} <= set(res)
+    # the same seed gives the same numbers with one worker
+    out1 = tmp_path / "boot1.json"
+    r = run("fit", DATA / "mobi.csv", "--model", model, "--bootstrap", 200, "--seed", 5,
+            "--ci", "bca", "--level", 0.9, "--json", out1)
+    assert r.exit_code == 0, r.output
+    assert json.loads(out1.read_text(encoding="utf-8"))["paths"] == res["paths"]
+
+
+def test_fit_bootstrap_needs_a_seed(tmp_path):
+    r = run("fit", DATA / "mobi.csv", "--model", _mobi_model(tmp_path), "--bootstrap", 100,
+            "--json", tmp_path / "o.json")
+    assert r.exit_code == 1 and "--seed" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_fit_options_weights_missing_consistent(tmp_path):
+    data = pd.read_csv(DATA / "mobi.csv", index_col=0)
+    data["w"] = np.where(np.arange(len(data)) % 2, 2.0, 1.0)
+    data.loc[data.index[[4, 7]], "CUSA2"] = np.nan
+    path = tmp_path / "d.csv"
+    data.to_csv(path)
+    out = tmp_path / "o.json"
+    r = run("fit", path, "--model", _mobi_model(tmp_path), "--weights", "w", "--missing", "mean",
+            "--consistent", "--json", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text(encoding="utf-8"))
+    assert res["n"] == 250 and res["sum_weights"] == pytest.approx(375.0)
+    sat = next(m for m in res["missing"] if m["construct"] == "SAT")
+    assert sat["values_imputed"] == 2 and sat["rows_complete"] == 248
+    assert res["settings"]["consistent"] is True and res["settings"]["weights"] == "w"
+    rel = {x["construct"]: x for x in res["reliability"]}
+    assert 0 < rel["SAT"]["rho_a"] <= 1
+    # a bad weight names its column and row
+    data.loc[data.index[9], "w"] = -1
+    data.to_csv(path)
+    r = run("fit", path, "--model", _mobi_model(tmp_path), "--weights", "w", "--json", out)
+    assert r.exit_code == 1 and "column 'w'" in r.output and "row 11" in r.output
+    assert "-1 is negative" in r.output
