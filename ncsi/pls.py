@@ -142,6 +142,13 @@ class PLS:
                                  f"{max_iter!r}")
         if not isinstance(missing, str) or missing.strip().lower() not in MISSING:
             raise PLSOptionError(f"missing must be one of {', '.join(MISSING)}, not {missing!r}")
+        if spec.covariances:
+            c = spec.covariances[0]
+            raise EstimationError(
+                f"the model frees covariances ('{c.a} ~~ {c.b}', line {c.line}); PLS path "
+                f"modelling has no such parameter — remove the '~~' lines or fit the model with "
+                f"covariance-based SEM (--method cbsem)",
+                message_zh="PLS 路径模型不支持协方差（~~）；请删除这些行或改用 CB-SEM（--method cbsem）")
         if weights is not None and not isinstance(weights, str):
             raise PLSOptionError(f"weights must be the name of a column, not {weights!r}")
         if weights is not None and weights in spec.indicators:

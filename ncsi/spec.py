@@ -5,6 +5,7 @@ A model is written in lavaan syntax::
     # comments run to the end of a line
     IMAG =~ IMAG1 + IMAG2 + IMAG3      # reflective block (PLS Mode A; a common factor in CB-SEM)
     VAL  <~ VAL1 + VAL2                # composite block (PLS Mode B)
+    IMAG1 ~~ IMAG2                     # residual covariance (CB-SEM only)
     SAT  ~ IMAG + EXPE + QUAL + VAL    # structural paths, predictors on the right
 
 A statement may continue on the next line when its line ends with ``+``; ``;`` separates
@@ -54,6 +55,16 @@ class StructuralPath:
 
 
 @dataclass(frozen=True)
+class Covariance:
+    """A free (residual) covariance ``a ~~ b`` between two indicators or two constructs, for
+    covariance-based SEM; PLS path modelling has no such parameter and refuses it."""
+
+    a: str
+    b: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Constructs, their indicators and modes, and the structural paths. Immutable.
 
@@ -63,6 +74,7 @@ class ModelSpec:
 
     blocks: tuple[Block, ...]
     paths: tuple[StructuralPath, ...]
+    covariances: tuple[Covariance, ...] = ()
     name: str = "model"
     source: str = "<string>"
     text: str = field(default="", repr=False, compare=False)
@@ -139,6 +151,7 @@ class ModelSpec:
             "blocks": [{"construct": b.name, "mode": b.mode, "indicators": list(b.indicators)}
                        for b in self.blocks],
             "paths": [{"from": p.source, "to": p.target} for p in self.paths],
+            "covariances": [{"a": c.a, "b": c.b} for c in self.covariances],
         }
 
 
@@ -191,6 +204,7 @@ def parse_model(text: str, *, source: str = "<string>", name: str | None = None)
     blocks: dict[str, Block] = {}
     order: list[str] = []
     raw_paths: list[StructuralPath] = []
+    raw_covs: list[Covariance] = []
     owner: dict[str, tuple[str, int]] = {}
     try:
         statements = _statements(text)
@@ -203,9 +217,6 @@ def parse_model(text: str, *, source: str = "<string>", name: str | None = None)
             raise SpecError(f"'{stmt}' has no operator; use '=~' (reflective block), "
                             f"'<~' (composite block) or '~' (structural path)",
                             source=source, line=lineno)
-        if op == "~~":
-            raise SpecError("covariances ('~~') are not supported in NCSI model files; remove "
-                            "the line", source=source, line=lineno)
         lhs, rhs = (s.strip() for s in stmt.split(op, 1))
         if any(o in rhs for o in ("=~", "<~", "~")):
             raise SpecError("more than one operator in one statement; put each on its own line",
@@ -224,7 +235,10 @@ def parse_model(text: str, *, source: str = "<string>", name: str | None = None)
             dup = sorted({t for t in terms if terms.count(t) > 1})
             raise SpecError(f"{', '.join(dup)} listed twice in one statement",
                             source=source, line=lineno)
-        if op in ("=~", "<~"):
+        if op == "~~":
+            for t_ in terms:
+                raw_covs.append(Covariance(lhs, t_, lineno))
+        elif op in ("=~", "<~"):
             if lhs in blocks:
                 raise SpecError(f"construct {lhs} is defined twice (first on line "
                                 f"{blocks[lhs].line}); list all its indicators in one statement",
@@ -268,11 +282,30 @@ def parse_model(text: str, *, source: str = "<string>", name: str | None = None)
                             source=source, line=p.line)
         seen.add((p.source, p.target))
 
+    pairs: set[frozenset] = set()
+    for c in raw_covs:
+        for end in (c.a, c.b):
+            if end not in blocks and end not in owner:
+                raise SpecError(f"unknown variable '{end}' in a covariance; name an indicator "
+                                f"or a construct of the model", source=source, line=c.line)
+        if c.a == c.b:
+            raise SpecError(f"'{c.a} ~~ {c.a}' is a variance; variances are always free — list "
+                            f"only covariances of two different variables", source=source,
+                            line=c.line)
+        if (c.a in blocks) != (c.b in blocks):
+            raise SpecError(f"'{c.a} ~~ {c.b}' joins an indicator and a construct; a covariance "
+                            f"joins two indicators (residuals) or two constructs",
+                            source=source, line=c.line)
+        if frozenset((c.a, c.b)) in pairs:
+            raise SpecError(f"covariance {c.a} ~~ {c.b} is given twice", source=source,
+                            line=c.line)
+        pairs.add(frozenset((c.a, c.b)))
     ordered = _topological(order, raw_paths, source)
     spec_blocks = tuple(blocks[c] for c in ordered)
     paths = tuple(sorted(raw_paths, key=lambda p: (ordered.index(p.target),
                                                     ordered.index(p.source))))
-    return ModelSpec(spec_blocks, paths, name=name or _stem(source), source=source, text=text)
+    return ModelSpec(spec_blocks, paths, tuple(raw_covs), name=name or _stem(source),
+                     source=source, text=text)
 
 
 def _stem(source: str) -> str:
