@@ -18,8 +18,8 @@ F = log|Σ| + tr(SΣ⁻¹) − log|S| − p with S the sample covariance with di
 divisor N − 1 (lavaan's definitions; semopy's ULS counts off-diagonal residuals twice, so it is
 not used). semopy's DWLS and WLS are not offered: they could not be checked against lavaan.
 Missing values: casewise
-deletion, or ``missing="fiml"`` (full-information ML, ML only). Case weights are refused: semopy's
-estimators take none. The optimizer: L-BFGS-B from semopy's start values, then a trust-region
+deletion. Full-information ML is refused: semopy's FIML without a mean structure treats the data
+as centred and could not be verified. Case weights are refused: semopy's estimators take none. The optimizer: L-BFGS-B from semopy's start values, then a trust-region
 Newton polish (Hessian from finite differences of semopy's analytic gradient), then a check of the
 gradient at the solution — not the optimizer's word. When the gradient is not small the fit is
 repeated from SLSQP's solution; if that also fails, non-convergence is reported.
@@ -66,8 +66,8 @@ ESTIMATORS = ("ML", "GLS", "ULS")
 #: semopy objectives NCSI does not offer, and why
 _REFUSED = {"DWLS": "semopy's DWLS could not be verified against lavaan",
             "WLS": "semopy's WLS could not be verified against lavaan",
-            "MLW": "write ML", "FIML": "use estimator='ML' with missing='fiml'"}
-MISSING = ("casewise", "fiml")
+            "MLW": "write ML", "FIML": "full-information ML could not be verified against lavaan"}
+MISSING = ("casewise",)
 #: the largest absolute gradient component accepted at a solution
 GRAD_TOL = 1e-5
 
@@ -104,7 +104,7 @@ class CBSEM:
     ----------
     spec : the model; every block must be reflective (``=~``).
     estimator : ``"ML"`` (default), ``"GLS"`` or ``"ULS"``.
-    missing : ``"casewise"`` (default) or ``"fiml"`` (ML only).
+    missing : ``"casewise"`` (the only treatment offered; see the module docstring).
     weights : must be ``None`` — semopy's estimators take no case weights.
     scale : (lowest, highest) answer of the items, for the 0–100 indices.
     """
@@ -120,11 +120,14 @@ class CBSEM:
             raise CBSEMOptionError(f"estimator {estimator!r} is not offered{why}; use one of "
                                    f"{', '.join(ESTIMATORS)}")
         miss = str(missing).strip().lower()
+        if miss == "fiml":
+            raise CBSEMOptionError(
+                "full-information ML (FIML) is not offered: semopy's FIML without a mean "
+                "structure treats the data as centred and could not be verified against lavaan; "
+                "use missing='casewise' (or PLS with mean replacement)")
         if miss not in MISSING:
             raise CBSEMOptionError(f"missing must be one of {', '.join(MISSING)} for CB-SEM, "
                                    f"not {missing!r}")
-        if miss == "fiml" and est != "ML":
-            raise CBSEMOptionError("full-information ML (missing='fiml') needs estimator='ML'")
         if weights is not None:
             raise EstimationError(
                 "CB-SEM through semopy takes no case weights (none of its estimators is "
@@ -205,7 +208,7 @@ class _Engine:
         self.spec, self.estimator, self.missing, self.n = spec, estimator, missing, n
         self.desc = semopy_description(spec)
         self.model = semopy.Model(self.desc)
-        self.obj = "FIML" if missing == "fiml" else {"ML": "MLW"}.get(estimator, estimator)
+        self.obj = {"ML": "MLW"}.get(estimator, estimator)
         self.obs = list(spec.indicators)
         self.s = s
         s_df = pd.DataFrame(s, index=self.obs, columns=self.obs)
@@ -231,16 +234,12 @@ class _Engine:
         self.converged, self.method, self.iterations = self._optimize()
 
     def _load(self, frame, s_df):
-        if self.obj == "FIML":
-            self.model.load(data=frame)
-            self.model.prepare_fiml()
-        else:
-            self.model.load(cov=s_df, n_samples=self.n)
+        self.model.load(cov=s_df, n_samples=self.n)
 
     def _objective(self):
-        """(f, grad): semopy's for ML and FIML; lavaan's GLS and ULS discrepancies otherwise."""
+        """(f, grad): semopy's for ML; lavaan's GLS and ULS discrepancies otherwise."""
         m = self.model
-        if self.obj in ("MLW", "FIML"):
+        if self.obj == "MLW":
             return m.get_objective(self.obj)
         s = self.s
         low = np.tril_indices(len(self.obs))
@@ -484,7 +483,7 @@ class CBSEMResults:
 
     @cached_property
     def scores(self) -> pd.DataFrame:
-        """Factor scores (regression method) of the rows used (complete rows under FIML)."""
+        """Factor scores (regression method) of the rows used."""
         x = self._data.to_numpy()
         x = np.where(np.isnan(x), self._mean, x)
         vals = (x - self._mean) @ self.score_weights.to_numpy().T
@@ -707,9 +706,11 @@ class CBSEMResults:
             labels += [("path", f"{r._1} -> {r.to}"), ("path_std", f"{r._1} -> {r.to}")]
             vals += [r.estimate, r.std]
         for r in res.loadings.itertuples():
-            labels += [("loading", f"{r.construct} -> {r.indicator}"),
-                       ("loading_std", f"{r.construct} -> {r.indicator}")]
-            vals += [r.estimate, r.std]
+            if self.spec.block(r.construct).indicators[0] != r.indicator:   # not the marker
+                labels.append(("loading", f"{r.construct} -> {r.indicator}"))
+                vals.append(r.estimate)
+            labels.append(("loading_std", f"{r.construct} -> {r.indicator}"))
+            vals.append(r.std)
         for c, v in res.r2.items():
             labels.append(("r2", c))
             vals.append(v)

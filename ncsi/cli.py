@@ -196,6 +196,17 @@ class Missing(str, Enum):
     mean = "mean"
 
 
+class Method(str, Enum):
+    pls = "pls"
+    cbsem = "cbsem"
+
+
+class Estimator(str, Enum):
+    ML = "ML"
+    GLS = "GLS"
+    ULS = "ULS"
+
+
 class Interval(str, Enum):
     percentile = "percentile"
     bca = "bca"
@@ -205,6 +216,10 @@ class Interval(str, Enum):
 @handles_errors
 def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parquet)"),
         model: Path = typer.Option(..., help="lavaan-style model file / 模型文件"),
+        method: Method = typer.Option(Method.pls, help="PLS or covariance-based SEM / 估计方法"),
+        estimator: Estimator = typer.Option(Estimator.ML, help="CB-SEM estimator / CB-SEM 估计量"),
+        survey: Optional[str] = typer.Option(
+            None, help="questionnaire id: its missing codes (98, 99) become missing / 问卷编号"),
         scheme: Scheme = typer.Option(Scheme.path, help="inner weighting scheme / 内部权重方案"),
         no_scale: bool = typer.Option(False, "--no-scale",
                                       help="centre indicators only / 指标仅中心化"),
@@ -238,18 +253,59 @@ def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parq
                           consistent=consistent, missing=missing.value, weights=weights,
                           scale_min=scale_min, scale_max=scale_max, bootstrap=bootstrap,
                           seed=seed, workers=workers, ci=ci.value, level=level,
+                          method=method.value, estimator=estimator.value, survey=survey,
                           progress=progress)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     boot = result.get("bootstrap")
+    status = (result["verify"]["status"] if "verify" in result else
+              f"{len(result['problems'])} problem(s)")
     typer.echo(f"n={result['n']}, converged={result['converged']} in {result['iterations']} "
-               f"iterations, {result['verify']['status']}"
+               f"iterations, {status}"
                + (f"; bootstrap {boot['n_valid']}/{boot['n_boot']} valid" if boot else "")
                + f"; results written to {json_out}")
     for line in result["warnings"] + result["issues"] + (boot["warnings"] if boot else []):
         typer.echo(f"warning: {line}", err=True)
+
+
+@app.command()
+@handles_errors
+def compare(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parquet)"),
+            model: Path = typer.Option(..., help="lavaan-style model file / 模型文件"),
+            scale_min: Optional[float] = typer.Option(None, help="lower end of the item scale"),
+            scale_max: Optional[float] = typer.Option(None, help="upper end of the item scale"),
+            json_out: Optional[Path] = typer.Option(None, "--json", help="also write JSON here")):
+    """PLS and CB-SEM side by side (paths, R², indices, reliability). / PLS 与 CB-SEM 结果对照。"""
+    from .fitfile import compare_file
+
+    res = compare_file(data, model, scale_min=scale_min, scale_max=scale_max)
+    if json_out:
+        json_out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def f(v, d=3):
+        return "—" if v is None else f"{v:.{d}f}"
+
+    typer.echo("path / 路径            PLS    CB-SEM (std)  p")
+    for r in res["paths"]:
+        typer.echo(f"{r['from']:>6} → {r['to']:<8} {f(r['pls']):>7} {f(r['cbsem']):>9} "
+                   f"{f(r['cbsem_p']):>7}")
+    typer.echo("\nR²                     PLS    CB-SEM")
+    for r in res["r2"]:
+        typer.echo(f"{r['construct']:<17} {f(r['pls']):>10} {f(r['cbsem']):>9}")
+    typer.echo("\nindex 0–100 / 指数       PLS    CB-SEM")
+    for r in res["indices"]:
+        typer.echo(f"{r['construct']:<17} {f(r['pls'], 1):>10} {f(r['cbsem'], 1):>9}")
+    typer.echo("\nρC / AVE               PLS            CB-SEM")
+    for r in res["reliability"]:
+        typer.echo(f"{r['construct']:<17} {f(r['pls_rho_c'])} / {f(r['pls_ave'])}   "
+                   f"{f(r['cbsem_rho_c'])} / {f(r['cbsem_ave'])}")
+    fit = res["fit"]
+    typer.echo(f"\nCB-SEM fit: χ²={f(fit['chi2'], 2)} df={fit['df']} CFI={f(fit['cfi'])} "
+               f"TLI={f(fit['tli'])} RMSEA={f(fit['rmsea'])} SRMR={f(fit['srmr'])}")
+    for p in res["problems"]:
+        typer.echo(f"problem: {p['message']}", err=True)
 
 
 def _demo_url() -> tuple[str, bool]:

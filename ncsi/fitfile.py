@@ -33,10 +33,12 @@ def fit_file(data: Path, model: Path, *, scheme: str = "path", scaled: bool = Tr
              consistent: bool = False, missing: str = "casewise", weights: str | None = None,
              scale_min: float | None = None, scale_max: float | None = None,
              bootstrap: int = 0, seed: int | None = None, workers: int = 1,
-             ci: str = "percentile", level: float = 0.95,
+             ci: str = "percentile", level: float = 0.95, method: str = "pls",
+             estimator: str = "ML", survey: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> dict:
-    """Fit ``model`` to ``data`` and return the JSON-ready result (with a bootstrap when
-    ``bootstrap`` > 0, which needs ``seed``)."""
+    """Fit ``model`` to ``data`` by PLS (``method="pls"``) or covariance-based SEM
+    (``method="cbsem"``) and return the JSON-ready result (with a bootstrap when ``bootstrap``
+    > 0, which needs ``seed``)."""
     spec = load_model(model)
     if bootstrap and seed is None:
         raise DataError("a bootstrap needs a seed so that its numbers can be reproduced; give "
@@ -44,6 +46,9 @@ def fit_file(data: Path, model: Path, *, scheme: str = "path", scaled: bool = Tr
                         message_zh="自助法需要随机种子以保证结果可复现；请指定 --seed")
     columns = list(spec.indicators) + ([weights] if weights else [])
     frame = read_numeric(Path(data), columns)
+    if survey:                          # the questionnaire's missing codes (98, 99) → missing
+        from .instruments import load_questionnaire
+        frame = load_questionnaire(survey).clean(frame)
     spec.check_data(frame.columns, source=str(data))
     if weights and weights not in frame.columns:
         raise DataError(f"the weight column '{weights}' is not in the file; name an existing "
@@ -72,6 +77,10 @@ def fit_file(data: Path, model: Path, *, scheme: str = "path", scaled: bool = Tr
                         file=str(data), row=row + 2, column=col,
                         message_zh=f"数值超出量表范围 [{lo:g}, {hi:g}]；请用 --scale-min/"
                                    f"--scale-max 指定")
+    if method == "cbsem":
+        return _fit_cbsem(spec, frame, data, estimator=estimator, missing=missing,
+                          weights=weights, scale=(lo, hi), bootstrap=bootstrap, seed=seed,
+                          workers=workers, level=level)
     res = PLS(spec, scheme=scheme, scaled=scaled, consistent=consistent, missing=missing,
               weights=weights, scale=(lo, hi)).fit(frame)
     out = {"schema": SCHEMA, "data": str(data), "model": spec.to_dict(), **res.summary()}
@@ -116,3 +125,54 @@ def _attach(entries: list[dict], table: pd.DataFrame, key, prefix: str = "") -> 
         if prefix:
             vals = {prefix + k: v for k, v in vals.items()}
         e.update(vals)
+
+
+def _fit_cbsem(spec, frame, data, *, estimator, missing, weights, scale, bootstrap, seed, workers,
+               level) -> dict:
+    from .cbsem import CBSEM
+    res = CBSEM(spec, estimator, missing=missing, weights=weights, scale=scale).fit(frame)
+    out = {"schema": SCHEMA, "data": str(data), "model": spec.to_dict(), **res.to_dict()}
+    out["settings"] = dict(out["settings"], scale_min=scale[0], scale_max=scale[1])
+    out["index_weights"] = {c: {i: float(v) for i, v in res.index_weights[c].items()}
+                            for c in spec.constructs}
+    out["issues"] = [p["message"] for p in res.problems]
+    out["inference"] = "information" if estimator == "ML" else "none"
+    if bootstrap:
+        boot = res.bootstrap(bootstrap, seed=seed, workers=workers)
+        table = boot.summary(level)
+        _attach(out["paths"], table.xs("path"), lambda r: f"{r['from']} -> {r['to']}")
+        idx = table.xs("index")
+        for c, entry in out["indices"].items():
+            entry.update(_interval(idx.loc[c]))
+        out["inference"] = "bootstrap"
+        out["bootstrap"] = {"n_boot": boot.n_boot, "seed": seed, "n_valid": boot.n_valid,
+                            "n_failed": boot.n_failed, "ci": "percentile", "level": level,
+                            "warnings": boot.warnings}
+        out["settings"]["bootstrap"] = {"n_boot": bootstrap, "seed": seed, "ci": "percentile",
+                                        "level": level}
+    return out
+
+
+def compare_file(data: Path, model: Path, *, scale_min: float | None = None,
+                 scale_max: float | None = None) -> dict:
+    """PLS (path scheme, standardized) and CB-SEM (ML) on the same data and model, side by side:
+    paths (PLS estimate, CB-SEM standardized estimate), R², indices and reliability."""
+    pls = fit_file(data, model, scale_min=scale_min, scale_max=scale_max)
+    cb = fit_file(data, model, method="cbsem", scale_min=scale_min, scale_max=scale_max)
+    paths = [{"from": a["from"], "to": a["to"], "pls": a["estimate"], "cbsem": b["std"],
+              "cbsem_p": b["p"]} for a, b in zip(pls["paths"], cb["paths"])]
+    rel_p = {r["construct"]: r for r in pls["reliability"]}
+    rel_c = {r["construct"]: r for r in cb["reliability"]}
+    constructs = [b["construct"] for b in pls["model"]["blocks"]]
+    return {
+        "data": str(data), "model": pls["model"],
+        "paths": paths,
+        "r2": [{"construct": c, "pls": pls["r2"].get(c), "cbsem": cb["r2"].get(c)}
+               for c in constructs if c in pls["r2"]],
+        "indices": [{"construct": c, "pls": pls["indices"][c]["estimate"],
+                     "cbsem": cb["indices"][c]["estimate"]} for c in constructs],
+        "reliability": [{"construct": c, "pls_rho_c": rel_p[c]["rho_c"],
+                         "cbsem_rho_c": rel_c[c]["rho_c"], "pls_ave": rel_p[c]["ave"],
+                         "cbsem_ave": rel_c[c]["ave"]} for c in constructs],
+        "fit": cb["fit"], "problems": cb["problems"], "verify": pls["verify"],
+    }

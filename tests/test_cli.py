@@ -300,3 +300,56 @@ def test_fit_options_weights_missing_consistent(tmp_path):
     r = run("fit", path, "--model", _mobi_model(tmp_path), "--weights", "w", "--json", out)
     assert r.exit_code == 1 and "column 'w'" in r.output and "row 11" in r.output
     assert "-1 is negative" in r.output
+
+
+def test_fit_cbsem_json_and_compare(tmp_path):
+    # the Holzinger–Swineford CFA as lavaan ships it (tests/data/lavaan/, PROVENANCE.md)
+    model = tmp_path / "hs.lav"
+    model.write_text("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+                     "textual ~ visual\nspeed ~ visual\n", encoding="utf-8")
+    out = tmp_path / "cb.json"
+    r = run("fit", DATA / "lavaan" / "hs.data.csv", "--model", model, "--method", "cbsem",
+            "--scale-min", 0, "--scale-max", 10, "--bootstrap", 20, "--seed", 3, "--json", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text(encoding="utf-8"))
+    assert {"n", "converged", "paths", "outer", "r2", "indices", "fit", "problems"} <= set(res)
+    assert set(res["fit"]) >= {"chi2", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_low",
+                               "rmsea_ci_high", "srmr", "loglik", "aic", "bic"}
+    assert res["fit"]["df"] == 25 and res["problems"] == []   # textual, speed residuals uncorrelated
+    assert all({"se", "ci_low", "ci_high", "p"} <= set(p) for p in res["paths"])
+    assert all("ci_low" in v for v in res["indices"].values())
+    r = run("compare", DATA / "lavaan" / "hs.data.csv", "--model", model, "--scale-min", 0,
+            "--scale-max", 10, "--json", tmp_path / "cmp.json")
+    assert r.exit_code == 0, r.output
+    assert "CB-SEM" in r.output and "CFI=" in r.output and "visual → textual" in r.output
+    cmp = json.loads((tmp_path / "cmp.json").read_text(encoding="utf-8"))
+    assert [p["from"] for p in cmp["paths"]] == ["visual", "visual"]
+    assert {"pls", "cbsem"} <= set(cmp["indices"][0])
+
+
+def test_fit_cbsem_refuses_composites_in_one_line(tmp_path):
+    model = tmp_path / "m.lav"
+    model.write_text("A <~ x1 + x2 + x3\nB =~ x4 + x5 + x6\nB ~ A\n", encoding="utf-8")
+    r = run("fit", DATA / "lavaan" / "hs.data.csv", "--model", model, "--method", "cbsem",
+            "--scale-min", 0, "--scale-max", 10, "--json", tmp_path / "o.json")
+    assert r.exit_code == 1 and "composite" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("survey, model", [("ncsi-food", "ncsi-food.lav"),
+                                           ("ncsi-apparel", "ncsi.lav"),
+                                           ("ncsi-apparel", "acsi.lav"),
+                                           ("ncsi-apparel", "ecsi.lav")])
+def test_cbsem_fits_the_stock_models_on_the_demo_survey(small_survey, tmp_path, survey, model):
+    from ncsi import config
+    data = small_survey / "responses" / "2025" / f"{survey}.csv"
+    out = tmp_path / "o.json"
+    r = run("fit", data, "--survey", survey, "--model", config.models_dir() / model,
+            "--method", "cbsem", "--json", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text(encoding="utf-8"))
+    assert res["converged"] is True
+    fit = res["fit"]
+    assert all(fit[k] is not None for k in ("chi2", "df", "pvalue", "cfi", "tli", "rmsea",
+                                            "rmsea_ci_low", "rmsea_ci_high", "srmr", "loglik",
+                                            "aic", "bic"))
+    assert fit["cfi"] > 0.95 and fit["srmr"] < 0.08      # the demo survey follows the model
