@@ -17,12 +17,13 @@ F = log|Σ| + tr(SΣ⁻¹) − log|S| − p with S the sample covariance with di
 ``"GLS"`` minimises ½ tr[((S − Σ)S⁻¹)²] and ``"ULS"`` Σ_{i≤j}(s_ij − σ_ij)², both with S of
 divisor N − 1 (lavaan's definitions; semopy's ULS counts off-diagonal residuals twice, so it is
 not used). semopy's DWLS and WLS are not offered: they could not be checked against lavaan.
-Missing values: casewise
-deletion. Full-information ML is refused: semopy's FIML without a mean structure treats the data
-as centred and could not be verified. Case weights are refused: semopy's estimators take none. The optimizer: L-BFGS-B from semopy's start values, then a trust-region
-Newton polish (Hessian from finite differences of semopy's analytic gradient), then a check of the
-gradient at the solution — not the optimizer's word. When the gradient is not small the fit is
-repeated from SLSQP's solution; if that also fails, non-convergence is reported.
+Missing values: casewise deletion. Full-information ML is refused: semopy's FIML without a mean
+structure treats the data as centred and could not be verified. Case weights are refused:
+semopy's estimators take none. The optimizer: L-BFGS-B from semopy's start values (GLS: from the
+ML solution), then a trust-region Newton polish (Hessian from finite differences of the analytic
+gradient), then a check of the gradient at the solution — not the optimizer's word. When the
+gradient is not small the fit is repeated with BFGS; if that also fails, non-convergence is
+reported.
 
 **Statistics** (computed here): χ² = N·F (ML), df = p(p+1)/2 − free parameters, p-value, the
 baseline (independence) model's χ² and df, CFI, TLI, RMSEA = √(max(χ² − df, 0)/(df·N)) with its
@@ -223,7 +224,8 @@ class _Engine:
                 f"{p * (p + 1) // 2} variances and covariances (df = {self.df})"
                 + (f"; constructs with fewer than three indicators: {', '.join(few)}" if few
                    else "") + " — add indicators or fix parameters",
-                message_zh=f"模型不可识别：自由参数 {self.k} 个，方差协方差仅 {p * (p + 1) // 2} 个")
+                message_zh=f"模型不可识别：自由参数 {self.k} 个，"
+                           f"方差协方差仅 {p * (p + 1) // 2} 个")
         if start is None and estimator == "GLS":         # GLS starts from the ML solution
             start = _Engine(spec, "ML", missing, frame, s * (n - 1) / n, n).model.param_vals
             self._load(frame, s_df)
@@ -605,7 +607,8 @@ class CBSEMResults:
                 f"the optimizer did not reach a solution: the largest gradient component is "
                 f"{self._engine.max_grad:.3g} (needed < {GRAD_TOL:g}) after "
                 f"{self._engine.method}; the estimates are not reliable — simplify the model or "
-                f"check the data", f"优化未收敛（最大梯度 {self._engine.max_grad:.3g}）；估计不可靠"))
+                f"check the data",
+                f"优化未收敛（最大梯度 {self._engine.max_grad:.3g}）；估计不可靠"))
         for k, ind in enumerate(self._indicators):
             if self._theta[k, k] < 0:
                 out.append(_problem(
