@@ -17,8 +17,11 @@ F = log|Σ| + tr(SΣ⁻¹) − log|S| − p with S the sample covariance with di
 ``"GLS"`` minimises ½ tr[((S − Σ)S⁻¹)²] and ``"ULS"`` Σ_{i≤j}(s_ij − σ_ij)², both with S of
 divisor N − 1 (lavaan's definitions; semopy's ULS counts off-diagonal residuals twice, so it is
 not used). semopy's DWLS and WLS are not offered: they could not be checked against lavaan.
-Missing values: casewise deletion. Full-information ML is refused: semopy's FIML without a mean
-structure treats the data as centred and could not be verified. Case weights are refused:
+Missing values: casewise deletion, or ``missing="fiml"``: full-information ML with a saturated
+mean structure — the observed-data likelihood summed over the patterns of missingness, Σ(θ) from
+semopy's matrices and the p means estimated jointly (semopy's own FIML has no mean structure and
+treats the data as centred, so it is not used); χ² against the saturated model fitted by EM, SEs
+from the observed information, as lavaan's ``missing = "ml"``. Case weights are refused:
 semopy's estimators take none. The optimizer: L-BFGS-B from semopy's start values (GLS: from the
 ML solution), then a trust-region Newton polish (Hessian from finite differences of the analytic
 gradient), then a check of the gradient at the solution — not the optimizer's word. When the
@@ -67,8 +70,8 @@ ESTIMATORS = ("ML", "GLS", "ULS")
 #: semopy objectives NCSI does not offer, and why
 _REFUSED = {"DWLS": "semopy's DWLS could not be verified against lavaan",
             "WLS": "semopy's WLS could not be verified against lavaan",
-            "MLW": "write ML", "FIML": "full-information ML could not be verified against lavaan"}
-MISSING = ("casewise",)
+            "MLW": "write ML", "FIML": "use estimator='ML' with missing='fiml'"}
+MISSING = ("casewise", "fiml")
 #: the largest absolute gradient component accepted at a solution
 GRAD_TOL = 1e-5
 
@@ -105,7 +108,7 @@ class CBSEM:
     ----------
     spec : the model; every block must be reflective (``=~``).
     estimator : ``"ML"`` (default), ``"GLS"`` or ``"ULS"``.
-    missing : ``"casewise"`` (the only treatment offered; see the module docstring).
+    missing : ``"casewise"`` (default) or ``"fiml"`` (full-information ML, ML only).
     weights : must be ``None`` — semopy's estimators take no case weights.
     scale : (lowest, highest) answer of the items, for the 0–100 indices.
     """
@@ -121,14 +124,11 @@ class CBSEM:
             raise CBSEMOptionError(f"estimator {estimator!r} is not offered{why}; use one of "
                                    f"{', '.join(ESTIMATORS)}")
         miss = str(missing).strip().lower()
-        if miss == "fiml":
-            raise CBSEMOptionError(
-                "full-information ML (FIML) is not offered: semopy's FIML without a mean "
-                "structure treats the data as centred and could not be verified against lavaan; "
-                "use missing='casewise' (or PLS with mean replacement)")
         if miss not in MISSING:
             raise CBSEMOptionError(f"missing must be one of {', '.join(MISSING)} for CB-SEM, "
                                    f"not {missing!r}")
+        if miss == "fiml" and est != "ML":
+            raise CBSEMOptionError("full-information ML (missing='fiml') needs estimator='ML'")
         if weights is not None:
             raise EstimationError(
                 "CB-SEM through semopy takes no case weights (none of its estimators is "
@@ -174,14 +174,15 @@ class CBSEM:
             mean = x.mean(axis=0)
             # lavaan's conventions: ML uses the divisor N (normal likelihood), GLS and ULS N − 1
             s = np.cov(x, rowvar=False, ddof=0 if self.estimator == "ML" else 1)
-        else:
-            mean = np.nanmean(x, axis=0)
-            s = pd.DataFrame(x).cov(ddof=0).to_numpy()          # pairwise, for checks only
+        else:                   # the saturated model by EM: start values, checks, χ², SRMR
+            mean, s, _ = saturated_em(_Patterns(x))
         sd = np.sqrt(np.diag(s))
         _check_constant(spec, np.where(np.isnan(x), mean, x), sd, mean, n)
         _check_sample_pd(spec, s)
         frame = pd.DataFrame(x, columns=list(spec.indicators))
         engine = _Engine(spec, self.estimator, self.missing, frame, s, n)
+        if engine.mu is not None:
+            mean = engine.mu
         return CBSEMResults(spec=spec, settings=self.settings, engine=engine, data=frame,
                             mean=mean, index=data.index[keep], n_dropped=int(len(data) - n),
                             scale=self.scale)
@@ -226,13 +227,23 @@ class _Engine:
                    else "") + " — add indicators or fix parameters",
                 message_zh=f"模型不可识别：自由参数 {self.k} 个，"
                            f"方差协方差仅 {p * (p + 1) // 2} 个")
+        self.mu = None
+        self.patterns = None
         if start is None and estimator == "GLS":         # GLS starts from the ML solution
             start = _Engine(spec, "ML", missing, frame, s * (n - 1) / n, n).model.param_vals
             self._load(frame, s_df)
+        if missing == "fiml":                # start: complete-data ML on the EM covariance
+            start = _Engine(spec, "ML", "casewise", frame, s, n).model.param_vals
+            self._load(frame, s_df)
+            self.patterns = _Patterns(frame.to_numpy())
+            self.mu = saturated_em(self.patterns)[0]
         if start is not None:
             self.model.param_vals = start.copy()
             self.model.update_matrices(start)
-        self.fun, self.grad = self._objective()
+        if self.patterns is not None:
+            self.fun, self.grad = self._fiml_objective()
+        else:
+            self.fun, self.grad = self._objective()
         self.converged, self.method, self.iterations = self._optimize()
 
     def _load(self, frame, s_df):
@@ -277,6 +288,41 @@ class _Engine:
                 return np.array([-2.0 * (r * d)[low].sum() for d in m.calc_sigma_grad(mm, c)])
         return f, g
 
+    def _sigma_ordered(self):
+        """Σ(θ) and its derivatives in the spec's indicator order."""
+        m = self.model
+        order = [list(m.vars["observed"]).index(v) for v in self.obs]
+        sig, (mm, c) = m.calc_sigma()
+        ix = np.ix_(order, order)
+        return sig[ix], (mm, c), ix
+
+    def _fiml_objective(self):
+        """−loglik / N of the observed data, patterns of missingness taken one by one; the
+        parameters are θ (semopy's) followed by the p means."""
+        m, pats, k, n = self.model, self.patterns, self.k, self.n
+
+        def parts(z):
+            m.update_matrices(z[:k])
+            sig, aux, ix = self._sigma_ordered()
+            return sig, aux, ix, z[k:]
+
+        def f(z):
+            try:
+                sig, _, _, mu = parts(z)
+                return pats.minus_loglik(mu, sig) / n
+            except np.linalg.LinAlgError:
+                return np.inf
+
+        def g(z):
+            sig, (mm, c), ix, mu = parts(z)
+            d_sigma, d_mu = pats.gradients(mu, sig)
+            grads = m.calc_sigma_grad(mm, c)
+            out = np.array([float(np.sum(d_sigma * d[ix])) for d in grads] + list(d_mu))
+            return out / n
+
+        self.start_extra = self.mu
+        return f, g
+
     def _hess(self, x):
         k = len(x)
         h = np.empty((k, k))
@@ -303,6 +349,8 @@ class _Engine:
         """Quasi-Newton, then a trust-region Newton polish, then the gradient check; if the
         gradient is not small, once more from a BFGS run."""
         x0 = np.asarray(self.model.param_vals, dtype=float).copy()
+        if self.patterns is not None:
+            x0 = np.concatenate([x0, self.mu])
         tried = []
         for first in ("L-BFGS-B", "BFGS"):
             x, n1 = self._minimize(x0, first, maxiter=20000, gtol=1e-9)
@@ -312,12 +360,57 @@ class _Engine:
             if g < GRAD_TOL:
                 break
         g, x, method, nit = min(tried, key=lambda t: t[0])
+        self.solution = x
+        if self.patterns is not None:
+            self.mu = x[self.k:].copy()
+            x = x[:self.k]
         self.model.param_vals = x
         self.model.update_matrices(x)
         self.max_grad = g
         return bool(g < GRAD_TOL), method, int(nit)
 
     # -- matrices --------------------------------------------------------------------------------
+    def param_keys(self) -> list[tuple[str, str, str]]:
+        """(lhs, op, rhs) in lavaan's notation of every free parameter, in semopy's order."""
+        m = self.model
+        mats = {id(m.mx_beta): ("beta", m.names_beta), id(m.mx_lambda): ("lambda", m.names_lambda),
+                id(m.mx_psi): ("psi", m.names_psi), id(m.mx_theta): ("theta", m.names_theta)}
+        keys = []
+        for name, par in m.parameters.items():
+            if not par.active:
+                continue
+            loc = par.locations[0]
+            kind, names = mats[id(loc.matrix)]
+            a, b = names[0][loc.indices[0]], names[1][loc.indices[1]]
+            if kind == "beta":
+                keys.append((a, "~", b))
+            elif kind == "lambda":
+                keys.append((b, "=~", a))
+            else:
+                keys.append((a, "~~", b))
+        return keys
+
+    def standard_errors(self) -> dict:
+        """(lhs, op, rhs) → SE. ML: expected information N/2·tr(Σ⁻¹∂Σ Σ⁻¹∂Σ) (semopy's);
+        FIML: observed information (the Hessian of −loglik), as lavaan."""
+        if self.patterns is None:
+            from semopy import stats as sstats
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                se = np.asarray(sstats.calc_se(self.model, information="expected"), dtype=float)
+        else:
+            h = self._hess(self.solution) * self.n
+            try:
+                se = np.sqrt(np.diag(np.linalg.inv(h)))[:self.k]
+            except np.linalg.LinAlgError:
+                se = np.full(self.k, np.nan)
+        out = {}
+        for key, v in zip(self.param_keys(), se):
+            out[key] = float(v)
+            if key[1] == "~~":
+                out[(key[2], key[1], key[0])] = float(v)
+        return out
+
     def matrices(self):
         m = self.model
         beta, lamb, psi, theta = (np.asarray(a, dtype=float) for a in m.matrices[:4])
@@ -367,22 +460,18 @@ class CBSEMResults:
 
     # -- parameter table -------------------------------------------------------------------------
     @cached_property
-    def _inspect(self) -> pd.DataFrame:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._engine.model.inspect(information="expected")
+    def _ses(self) -> dict:
+        if self.settings["estimator"] != "ML":
+            return {}
+        return self._engine.standard_errors()
 
     def _se(self, lval: str, op: str, rval: str) -> float:
-        if self.settings["estimator"] != "ML":
-            return math.nan
-        t = self._inspect
-        row = t[(t["lval"] == lval) & (t["op"] == op) & (t["rval"] == rval)]
-        if row.empty and op == "~~":
-            row = t[(t["lval"] == rval) & (t["op"] == op) & (t["rval"] == lval)]
-        if row.empty:
-            return math.nan
-        v = row["Std. Err"].iloc[0]
-        return float(v) if v != "-" else math.nan
+        """The SE of a parameter given as semopy names it (loadings: indicator ~ construct)."""
+        if op == "~" and rval in self._constructs and lval in self._indicators:
+            key = (rval, "=~", lval)
+        else:
+            key = (lval, op, rval)
+        return self._ses.get(key, math.nan)
 
     @cached_property
     def _sd_latent(self) -> np.ndarray:
@@ -477,6 +566,12 @@ class CBSEMResults:
 
     # -- scores and indices ----------------------------------------------------------------------
     @cached_property
+    def item_mean(self) -> pd.Series:
+        """The indicators' means: sample means, or under FIML the estimated means."""
+        return pd.Series(self._mean, index=pd.Index(self._indicators, name="indicator"),
+                         name="mean")
+
+    @cached_property
     def score_weights(self) -> pd.DataFrame:
         """Regression (Thurstone) factor-score weights ΦΛ'Σ⁻¹: constructs × indicators."""
         w = self._phi @ self._lambda.T @ np.linalg.inv(self._sigma)
@@ -555,7 +650,9 @@ class CBSEMResults:
         resid = (s - sigma) / np.outer(d, d)
         low = np.tril_indices(p)
         out["srmr"] = float(np.sqrt(np.mean(resid[low] ** 2)))
-        if self.settings["missing"] != "casewise" or est not in ("ML", "GLS"):
+        if self.settings["missing"] == "fiml":
+            return self._fiml_measures(out, resid, low)
+        if est not in ("ML", "GLS"):
             return out
         try:
             sign, logdet_sigma = np.linalg.slogdet(sigma)
@@ -594,6 +691,36 @@ class CBSEMResults:
             out["rmsea"] = math.sqrt(num / (df * n_test))
             lo, hi = _rmsea_ci(chi2, df, n_test)
             out["rmsea_ci_low"], out["rmsea_ci_high"] = lo, hi
+        return out
+
+    def _fiml_measures(self, out: dict, resid, low) -> dict:
+        """FIML: χ² = 2(ℓ_saturated − ℓ), the baseline the independence model, parameters
+        counted with the p means; SRMR over covariances and means against the EM moments."""
+        eng = self._engine
+        pats, n, p = eng.patterns, self.n, len(self._indicators)
+        k = self.n_parameters + p
+        ll = -pats.minus_loglik(eng.mu, self._sigma)
+        mu_sat, _, ll_sat = saturated_em(pats)
+        ll_base = _baseline_loglik(pats)
+        chi2 = max(2 * (ll_sat - ll), 0.0)
+        base_chi2 = 2 * (ll_sat - ll_base)
+        df, base_df = self.df, p * (p - 1) // 2
+        d = np.sqrt(np.diag(eng.s))
+        mean_resid = (mu_sat - eng.mu) / d
+        out["srmr"] = float(np.sqrt((np.sum(resid[low] ** 2) + np.sum(mean_resid ** 2))
+                                    / (len(low[0]) + p)))
+        out.update(chi2=chi2, baseline_chi2=base_chi2, baseline_df=base_df,
+                   pvalue=float(stats.chi2.sf(chi2, df)) if df > 0 else None,
+                   loglik=float(ll), loglik_unrestricted=float(ll_sat),
+                   aic=float(-2 * ll + 2 * k), bic=float(-2 * ll + k * math.log(n)),
+                   n_parameters=int(k))
+        if df > 0:
+            num = max(chi2 - df, 0.0)
+            den = max(chi2 - df, base_chi2 - base_df, 0.0)
+            out["cfi"] = 1.0 - num / den if den > 0 else 1.0
+            out["tli"] = (base_chi2 / base_df - chi2 / df) / (base_chi2 / base_df - 1)
+            out["rmsea"] = math.sqrt(num / (df * n))
+            out["rmsea_ci_low"], out["rmsea_ci_high"] = _rmsea_ci(chi2, df, n)
         return out
 
     # -- problems --------------------------------------------------------------------------------
@@ -813,3 +940,98 @@ def _pd_report(m: np.ndarray, names: list[str]) -> tuple[bool, str]:
     v = np.abs(vecs[:, 0])
     involved = [names[k] for k in np.argsort(-v) if v[k] > 0.3 * v.max()]
     return False, f"smallest eigenvalue {vals[0]:.3g}, carried mostly by {', '.join(involved)}"
+
+
+# ------------------------------------------------------------------------------------------------
+# full-information ML
+# ------------------------------------------------------------------------------------------------
+
+class _Patterns:
+    """The rows grouped by their pattern of observed values (for FIML and the saturated EM)."""
+
+    def __init__(self, x: np.ndarray):
+        self.n, self.p = x.shape
+        obs = ~np.isnan(x)
+        keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+        self.groups = []
+        for g, key in enumerate(keys):
+            o = np.flatnonzero(key)
+            rows = x[np.flatnonzero(inverse.ravel() == g)][:, o]
+            mean = rows.mean(axis=0)
+            dev = rows - mean
+            self.groups.append((o, len(rows), mean, dev.T @ dev / len(rows), rows))
+
+    def minus_loglik(self, mu: np.ndarray, sigma: np.ndarray) -> float:
+        """−log-likelihood of the observed values under N(μ, Σ)."""
+        total = 0.0
+        for o, n_o, mean, s_o, _ in self.groups:
+            sub = sigma[np.ix_(o, o)]
+            sign, logdet = np.linalg.slogdet(sub)
+            if sign <= 0:
+                raise np.linalg.LinAlgError("implied covariance not positive definite")
+            d = mean - mu[o]
+            inv = np.linalg.inv(sub)
+            total += 0.5 * n_o * (len(o) * math.log(2 * math.pi) + logdet
+                                  + np.sum(inv * (s_o + np.outer(d, d))))
+        return total
+
+    def gradients(self, mu: np.ndarray, sigma: np.ndarray):
+        """d(−loglik)/dΣ (p × p, symmetric use) and d(−loglik)/dμ."""
+        d_sigma = np.zeros_like(sigma)
+        d_mu = np.zeros_like(mu)
+        for o, n_o, mean, s_o, _ in self.groups:
+            inv = np.linalg.inv(sigma[np.ix_(o, o)])
+            d = mean - mu[o]
+            m_o = s_o + np.outer(d, d)
+            d_sigma[np.ix_(o, o)] += 0.5 * n_o * (inv - inv @ m_o @ inv)
+            d_mu[o] -= n_o * (inv @ d)
+        return d_sigma, d_mu
+
+
+def saturated_em(pats: _Patterns, tol: float = 1e-12, max_iter: int = 10000):
+    """ML mean and covariance of incomplete multivariate-normal data by EM (Dempster, Laird &
+    Rubin 1977): (μ, Σ, loglik)."""
+    p = pats.p
+    sums = np.zeros(p)
+    counts = np.zeros(p)
+    for o, n_o, mean, _, _ in pats.groups:
+        sums[o] += n_o * mean
+        counts[o] += n_o
+    mu = sums / counts
+    sq = np.zeros(p)
+    for o, n_o, _, _, rows in pats.groups:
+        sq[o] += ((rows - mu[o]) ** 2).sum(axis=0)
+    sigma = np.diag(sq / counts)
+    last = -np.inf
+    for _ in range(max_iter):
+        t1 = np.zeros(p)
+        t2 = np.zeros((p, p))
+        for o, n_o, _, _, rows in pats.groups:
+            m = np.setdiff1d(np.arange(p), o)
+            full = np.empty((n_o, p))
+            full[:, o] = rows
+            c = np.zeros((p, p))
+            if m.size:
+                b = sigma[np.ix_(m, o)] @ np.linalg.inv(sigma[np.ix_(o, o)])
+                full[:, m] = mu[m] + (rows - mu[o]) @ b.T
+                c[np.ix_(m, m)] = sigma[np.ix_(m, m)] - b @ sigma[np.ix_(o, m)]
+            t1 += full.sum(axis=0)
+            t2 += full.T @ full + n_o * c
+        mu = t1 / pats.n
+        sigma = t2 / pats.n - np.outer(mu, mu)
+        ll = -pats.minus_loglik(mu, sigma)
+        if abs(ll - last) < tol * max(1.0, abs(ll)):
+            break
+        last = ll
+    return mu, sigma, ll
+
+
+def _baseline_loglik(pats: _Patterns) -> float:
+    """Log-likelihood of the independence model: each variable N(μ_j, σ_j²) on its values."""
+    total = 0.0
+    for j in range(pats.p):
+        vals = np.concatenate([rows[:, list(o).index(j)] for o, _, _, _, rows in pats.groups
+                               if j in o])
+        var = vals.var()
+        total += -0.5 * len(vals) * (math.log(2 * math.pi) + math.log(var) + 1.0)
+    return total

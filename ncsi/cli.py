@@ -194,6 +194,7 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
 class Missing(str, Enum):
     casewise = "casewise"
     mean = "mean"
+    fiml = "fiml"
 
 
 class Method(str, Enum):

@@ -59,6 +59,7 @@ FIT_KEYS = {"chisq": "chi2", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli"
 
 def _merged(res, name):
     ref = pd.read_csv(LAV / f"{name}.params.csv")
+    ref = ref[ref["op"] != "~1"]                  # means (FIML) are compared separately
     ours = res.parameters
     m = ref.merge(ours, on=["lhs", "op", "rhs"], how="left", suffixes=("_lav", ""))
     assert not m["estimate"].isna().any(), m[m["estimate"].isna()]
@@ -165,11 +166,32 @@ def test_recovers_known_parameters():
     assert res.fit_measures["pvalue"] > 0.001 and res.fit_measures["rmsea"] < 0.02
 
 
-def test_fiml_is_refused_until_verified(hs_data):
-    # semopy's FIML without a mean structure treats the data as centred; NCSI refuses it rather
-    # than report unverified numbers
-    with pytest.raises(CBSEMOptionError, match="FIML"):
-        CBSEM(parse_model(HS), missing="fiml")
+def test_fiml_against_lavaan():
+    # lavaan sem(missing = "ml") on Holzinger–Swineford with values removed on a fixed pattern
+    # (tools/lavaan_reference.R): estimates, SEs (observed information), standardized solution,
+    # the means and every fit measure
+    data = pd.read_csv(LAV / "hs-fiml.data.csv")
+    res = CBSEM(parse_model(HS), missing="fiml").fit(data)
+    assert res.converged and res.n == 301 and res.n_dropped == 0
+    m = _merged(res, "hs-fiml")
+    np.testing.assert_allclose(m["estimate"], m["est"], atol=1e-4)
+    free = m["se_lav"] > 0
+    np.testing.assert_allclose(m.loc[free, "se"], m.loc[free, "se_lav"], atol=1e-4)
+    np.testing.assert_allclose(m["std"], m["std.all"], atol=1e-4)
+    ref = pd.read_csv(LAV / "hs-fiml.params.csv")
+    means = ref[(ref["op"] == "~1") & ref["lhs"].isin(res.item_mean.index)]
+    np.testing.assert_allclose(res.item_mean[means["lhs"]].to_numpy(), means["est"], atol=1e-4)
+    fit = pd.read_csv(LAV / "hs-fiml.fit.csv").set_index("measure")["value"]
+    for lav, ours in FIT_KEYS.items():
+        assert res.fit_measures[ours] == pytest.approx(fit[lav], abs=1e-3), lav
+
+
+def test_fiml_on_complete_data_equals_ml(hs_data):
+    ml = _fit(HS, hs_data)
+    fiml = CBSEM(parse_model(HS), missing="fiml").fit(hs_data)
+    np.testing.assert_allclose(fiml.parameters["estimate"], ml.parameters["estimate"],
+                               atol=1e-5)
+    assert fiml.fit_measures["chi2"] == pytest.approx(ml.fit_measures["chi2"], abs=1e-4)
 
 
 def test_indices_use_factor_score_weights_and_the_pls_formula():
@@ -247,7 +269,7 @@ def test_composite_block_and_weights_are_refused(hs_data):
         CBSEM(parse_model(HS), weights="w")
     with pytest.raises(CBSEMOptionError, match="DWLS.*could not be verified"):
         CBSEM(parse_model(HS), "DWLS")
-    with pytest.raises(CBSEMOptionError, match="FIML"):
+    with pytest.raises(CBSEMOptionError, match="fiml.*ML"):
         CBSEM(parse_model(HS), "GLS", missing="fiml")
 
 

@@ -4,15 +4,18 @@
 #   hs.data.csv, pd.data.csv (the data sets as lavaan ships them), <model>.params.csv (parameterEstimates with the
 #   standardized solution), <model>.fit.csv (fitMeasures), <model>.r2.csv.
 # Settings: lavaan::sem() defaults — ML, normal likelihood (biased sample covariance, N), marker
-# indicator fixes each factor's scale, expected information, no mean structure, listwise deletion.
+# indicator fixes each factor's scale, expected information, no mean structure, listwise deletion
+# (hs-fiml: missing = "ml", full-information ML with a saturated mean structure, lavaan's observed
+# information).
 # lavaan stops nlminb at its default tolerance; tighter tolerances make nlminb fail on mobi-ecsi,
 # whose flat directions are therefore resolved only to ~1e-2 by lavaan (see tests/test_cbsem.py).
 suppressMessages(library(lavaan))
 out <- "tests/data/lavaan"
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
 
-write_ref <- function(name, model, data, estimator = "ML", save_data = FALSE) {
-  fit <- sem(model, data = data, estimator = estimator)
+write_ref <- function(name, model, data, estimator = "ML", save_data = FALSE,
+                      missing = "listwise") {
+  fit <- sem(model, data = data, estimator = estimator, missing = missing)
   stopifnot(lavInspect(fit, "converged"))
   if (save_data) write.csv(data, file.path(out, paste0(name, ".data.csv")), row.names = FALSE)
   pe <- parameterEstimates(fit, standardized = TRUE)
@@ -38,6 +41,14 @@ write_ref("hs-uls", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x
           hs, estimator = "ULS")
 write_ref("hs-gls", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
           hs, estimator = "GLS")
+
+# FIML: the same data with values removed on a fixed pattern (no randomness)
+hs_na <- hs
+hs_na[seq(1, 301, by = 7), "x3"] <- NA
+hs_na[seq(3, 301, by = 11), "x7"] <- NA
+hs_na[seq(5, 301, by = 13), c("x1", "x9")] <- NA
+write_ref("hs-fiml", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+          hs_na, missing = "ml", save_data = TRUE)
 
 pd_model <- "
 ind60 =~ x1 + x2 + x3
