@@ -16,7 +16,8 @@ residual covariances. Composite blocks (``<~``) are refused: use PLS for them.
 F = log|Σ| + tr(SΣ⁻¹) − log|S| − p with S the sample covariance with divisor N (lavaan's default);
 ``"GLS"`` minimises ½ tr[((S − Σ)S⁻¹)²] and ``"ULS"`` Σ_{i≤j}(s_ij − σ_ij)², both with S of
 divisor N − 1 (lavaan's definitions; semopy's ULS counts off-diagonal residuals twice, so it is
-not used). semopy's DWLS and WLS are not offered: they could not be checked against lavaan.
+not used); ``"DWLS"`` and ``"WLS"`` are semopy's (weights from the asymptotic covariance of the
+sample covariances; checked against lavaan).
 Missing values: casewise deletion, or ``missing="fiml"``: full-information ML with a saturated
 mean structure — the observed-data likelihood summed over the patterns of missingness, Σ(θ) from
 semopy's matrices and the p means estimated jointly (semopy's own FIML has no mean structure and
@@ -33,9 +34,9 @@ baseline (independence) model's χ² and df, CFI, TLI, RMSEA = √(max(χ² − 
 90% CI (noncentral χ² inversion), SRMR (Bentler: residuals scaled by the sample SDs, lower triangle
 with the diagonal), log-likelihood −N/2·(p log 2π + log|Σ| + tr(SΣ⁻¹)), AIC = −2LL + 2k,
 BIC = −2LL + k ln N. GLS: χ² = (N − 1)·F_GLS, its baseline the GLS independence model, and the
-indices built on them (RMSEA with N − 1, as lavaan); ULS: SRMR only. Standard errors: the expected
-information N/2·tr(Σ⁻¹∂Σ Σ⁻¹∂Σ) (semopy's, checked against lavaan) for ML; for GLS and ULS use the
-bootstrap. Standardized estimates, R² and
+indices built on them (RMSEA with N − 1, as lavaan); ULS, DWLS, WLS: SRMR only. Standard errors: the expected
+information N/2·tr(Σ⁻¹∂Σ Σ⁻¹∂Σ) (semopy's, checked against lavaan) for ML; for the other
+estimators use the bootstrap. Standardized estimates, R² and
 factor scores (regression method, η̂ = ΦΛ'Σ⁻¹(x − x̄)) come from the estimated matrices.
 
 **0–100 indices.** The regression factor-score weights of each construct's own indicators,
@@ -66,11 +67,9 @@ from .spec import ModelSpec
 
 __all__ = ["CBSEM", "ESTIMATORS", "CBSEMResults"]
 
-ESTIMATORS = ("ML", "GLS", "ULS")
-#: semopy objectives NCSI does not offer, and why
-_REFUSED = {"DWLS": "semopy's DWLS could not be verified against lavaan",
-            "WLS": "semopy's WLS could not be verified against lavaan",
-            "MLW": "write ML", "FIML": "use estimator='ML' with missing='fiml'"}
+ESTIMATORS = ("ML", "GLS", "ULS", "DWLS", "WLS")
+#: names NCSI does not take, and what to write instead
+_REFUSED = {"MLW": "write ML", "FIML": "use estimator='ML' with missing='fiml'"}
 MISSING = ("casewise", "fiml")
 #: the largest absolute gradient component accepted at a solution
 GRAD_TOL = 1e-5
@@ -107,7 +106,7 @@ class CBSEM:
     Parameters
     ----------
     spec : the model; every block must be reflective (``=~``).
-    estimator : ``"ML"`` (default), ``"GLS"`` or ``"ULS"``.
+    estimator : ``"ML"`` (default), ``"GLS"``, ``"ULS"``, ``"DWLS"`` or ``"WLS"``.
     missing : ``"casewise"`` (default) or ``"fiml"`` (full-information ML, ML only).
     weights : must be ``None`` — semopy's estimators take no case weights.
     scale : (lowest, highest) answer of the items, for the 0–100 indices.
@@ -247,12 +246,19 @@ class _Engine:
         self.converged, self.method, self.iterations = self._optimize()
 
     def _load(self, frame, s_df):
-        self.model.load(cov=s_df, n_samples=self.n)
+        if self.obj in ("WLS", "DWLS"):          # weights from the data's fourth moments
+            self.model.load(data=frame)
+            # fitted to S with divisor N − 1, as lavaan (semopy's own S has divisor N)
+            obs = list(self.model.vars["observed"])
+            self.model.mx_cov = s_df.loc[obs, obs].to_numpy()
+            self.model.prepare_wls(self.obj, False)
+        else:
+            self.model.load(cov=s_df, n_samples=self.n)
 
     def _objective(self):
         """(f, grad): semopy's for ML; lavaan's GLS and ULS discrepancies otherwise."""
         m = self.model
-        if self.obj == "MLW":
+        if self.obj in ("MLW", "WLS", "DWLS"):
             return m.get_objective(self.obj)
         s = self.s
         low = np.tril_indices(len(self.obs))

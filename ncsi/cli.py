@@ -206,6 +206,8 @@ class Estimator(str, Enum):
     ML = "ML"
     GLS = "GLS"
     ULS = "ULS"
+    DWLS = "DWLS"
+    WLS = "WLS"
 
 
 class Interval(str, Enum):

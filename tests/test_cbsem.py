@@ -95,9 +95,10 @@ def test_ml_against_lavaan(name, model, data_file):
         assert v == pytest.approx(r2[c], abs=1e-4)
 
 
-@pytest.mark.parametrize("estimator", ["GLS", "ULS"])
-def test_gls_uls_against_lavaan(hs_data, estimator):
-    # lavaan GLS and ULS use S with divisor N − 1; ULS sums the residuals of vech(S − Σ) once
+@pytest.mark.parametrize("estimator", ["GLS", "ULS", "DWLS", "WLS"])
+def test_other_estimators_against_lavaan(hs_data, estimator):
+    # lavaan GLS, ULS, DWLS and WLS fit S with divisor N − 1; ULS sums the residuals of
+    # vech(S − Σ) once; DWLS/WLS weight them by the (diagonal of the) asymptotic covariance
     res = _fit(HS, hs_data, estimator)
     m = _merged(res, f"hs-{estimator.lower()}")
     np.testing.assert_allclose(m["estimate"], m["est"], atol=1e-4)
@@ -109,8 +110,8 @@ def test_gls_uls_against_lavaan(hs_data, estimator):
                     "baseline.chisq"):
             assert res.fit_measures[FIT_KEYS[lav]] == pytest.approx(fit[lav], abs=1e-3), lav
     else:
-        assert res.fit_measures["chi2"] is None          # no test statistic for ULS
-    assert math.isnan(res.parameters["se"].iloc[1])     # no normal-theory SEs for GLS/ULS
+        assert res.fit_measures["chi2"] is None          # no test statistic for these
+    assert math.isnan(res.parameters["se"].iloc[1])     # no normal-theory SEs: use the bootstrap
 
 
 def test_ill_conditioned_ecsi_on_mobi_against_lavaan():
@@ -267,8 +268,8 @@ def test_composite_block_and_weights_are_refused(hs_data):
         CBSEM(parse_model("A <~ x1 + x2\nB =~ x4 + x5 + x6\nB ~ A"))
     with pytest.raises(EstimationError, match="no case weights"):
         CBSEM(parse_model(HS), weights="w")
-    with pytest.raises(CBSEMOptionError, match="DWLS.*could not be verified"):
-        CBSEM(parse_model(HS), "DWLS")
+    with pytest.raises(CBSEMOptionError, match="MLW.*write ML"):
+        CBSEM(parse_model(HS), "MLW")
     with pytest.raises(CBSEMOptionError, match="fiml.*ML"):
         CBSEM(parse_model(HS), "GLS", missing="fiml")
 

@@ -41,6 +41,10 @@ write_ref("hs-uls", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x
           hs, estimator = "ULS")
 write_ref("hs-gls", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
           hs, estimator = "GLS")
+write_ref("hs-dwls", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+          hs, estimator = "DWLS")
+write_ref("hs-wls", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+          hs, estimator = "WLS")
 
 # FIML: the same data with values removed on a fixed pattern (no randomness)
 hs_na <- hs
