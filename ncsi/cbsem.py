@@ -34,9 +34,9 @@ baseline (independence) model's χ² and df, CFI, TLI, RMSEA = √(max(χ² − 
 90% CI (noncentral χ² inversion), SRMR (Bentler: residuals scaled by the sample SDs, lower triangle
 with the diagonal), log-likelihood −N/2·(p log 2π + log|Σ| + tr(SΣ⁻¹)), AIC = −2LL + 2k,
 BIC = −2LL + k ln N. GLS: χ² = (N − 1)·F_GLS, its baseline the GLS independence model, and the
-indices built on them (RMSEA with N − 1, as lavaan); ULS, DWLS, WLS: SRMR only. Standard errors: the expected
-information N/2·tr(Σ⁻¹∂Σ Σ⁻¹∂Σ) (semopy's, checked against lavaan) for ML; for the other
-estimators use the bootstrap. Standardized estimates, R² and
+indices built on them (RMSEA with N − 1, as lavaan); ULS, DWLS, WLS: SRMR only. Standard
+errors: the expected information N/2·tr(Σ⁻¹∂Σ Σ⁻¹∂Σ) (semopy's, checked against lavaan) for ML,
+the observed information under FIML; for the other estimators use the bootstrap. Standardized estimates, R² and
 factor scores (regression method, η̂ = ΦΛ'Σ⁻¹(x − x̄)) come from the estimated matrices.
 
 **0–100 indices.** The regression factor-score weights of each construct's own indicators,
