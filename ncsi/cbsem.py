@@ -36,8 +36,9 @@ with the diagonal), log-likelihood −N/2·(p log 2π + log|Σ| + tr(SΣ⁻¹)),
 BIC = −2LL + k ln N. GLS: χ² = (N − 1)·F_GLS, its baseline the GLS independence model, and the
 indices built on them (RMSEA with N − 1, as lavaan); ULS, DWLS, WLS: SRMR only. Standard
 errors: the expected information N/2·tr(Σ⁻¹∂Σ Σ⁻¹∂Σ) (semopy's, checked against lavaan) for ML,
-the observed information under FIML; for the other estimators use the bootstrap. Standardized estimates, R² and
-factor scores (regression method, η̂ = ΦΛ'Σ⁻¹(x − x̄)) come from the estimated matrices.
+the observed information under FIML; for the other estimators use the bootstrap. Standardized
+estimates, R² and factor scores (regression method, η̂ = ΦΛ'Σ⁻¹(x − x̄)) come from the estimated
+matrices.
 
 **0–100 indices.** The regression factor-score weights of each construct's own indicators,
 normalised to sum to one, are raw-scale index weights; the index is the PLS formula
