@@ -559,6 +559,22 @@ class CBSEMResults:
                              "std": t["std"].to_numpy()})
 
     @cached_property
+    def effects(self) -> pd.DataFrame:
+        """Standardized direct, indirect and total effects between constructs (the standardized
+        path coefficients combined along every directed route): ``from``, ``to``, ``direct``,
+        ``indirect``, ``total``."""
+        nc = len(self._constructs)
+        b = np.zeros((nc, nc))
+        for r in self.paths.itertuples():
+            b[self._constructs.index(r._1), self._constructs.index(r.to)] = r.std
+        total = plscore.total_effects(b[None])[0]
+        reach = plscore.total_effects((b != 0).astype(float)[None])[0] > 0
+        rows = [(a, c, float(b[i, j]), float(total[i, j] - b[i, j]), float(total[i, j]))
+                for i, a in enumerate(self._constructs) for j, c in enumerate(self._constructs)
+                if reach[i, j]]
+        return pd.DataFrame(rows, columns=["from", "to", "direct", "indirect", "total"])
+
+    @cached_property
     def r2(self) -> pd.Series:
         """R² of every endogenous construct: 1 − ψ_jj / var(η_j)."""
         return pd.Series({c: 1 - self._psi[j, j] / self._phi[j, j]

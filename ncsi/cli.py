@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -19,7 +20,7 @@ from typing import Optional
 import typer
 
 from . import config
-from .errors import NCSIError
+from .errors import NCSIError, ReleaseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="NCSI — national customer-satisfaction index / 全国顾客满意度指数")
@@ -65,12 +66,38 @@ class Lang(str, Enum):
     en = "en"
 
 
+class Missing(str, Enum):
+    casewise = "casewise"
+    mean = "mean"
+    fiml = "fiml"
+
+
+class Method(str, Enum):
+    pls = "pls"
+    cbsem = "cbsem"
+
+
+class Estimator(str, Enum):
+    ML = "ML"
+    GLS = "GLS"
+    ULS = "ULS"
+    DWLS = "DWLS"
+    WLS = "WLS"
+
+
+class Interval(str, Enum):
+    percentile = "percentile"
+    bca = "bca"
+
+
 @app.command("demo-data")
 @handles_errors
-def demo_data(seed: int = typer.Option(2025, help="random seed; the same seed gives the same files"),
+def demo_data(seed: int = typer.Option(2025,
+                                       help="random seed; the same seed gives the same files"),
               out: Path = typer.Option(..., help="output folder"),
               scale: float = typer.Option(1.0, help="shrink respondents per brand (tests)")):
-    """Generate the fictitious demo survey (DEMO DATA) with its true parameters. / 生成演示调查数据（虚构）及其真实参数。"""
+    """Generate the fictitious demo survey (DEMO DATA) with its true parameters. /
+    生成演示调查数据（虚构）及其真实参数。"""
     from .demo_data import generate
     t0 = time.perf_counter()
     manifest = generate(seed, out, scale=scale)
@@ -81,7 +108,8 @@ def demo_data(seed: int = typer.Option(2025, help="random seed; the same seed gi
 
 @app.command()
 @handles_errors
-def brands(file: Path = typer.Argument(..., help="CSV: brand, industry, name_zh, name_en[, is_demo]")):
+def brands(file: Path = typer.Argument(...,
+                                       help="CSV: brand, industry, name_zh, name_en[, is_demo]")):
     """Register brands (the registry ingest checks against). / 登记品牌（导入时据此校验）。"""
     from .registry import read_brands_file
     df = read_brands_file(file)
@@ -105,7 +133,8 @@ def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or 
            survey: str = typer.Option(..., help="questionnaire id, e.g. ncsi-food"),
            year: int = typer.Option(..., help="survey year (wave)"),
            replace: bool = typer.Option(False, help="replace an existing unpublished wave")):
-    """Validate a survey file and store it — all of it or nothing. / 校验并导入调查文件——要么全部写入，要么不写入。"""
+    """Validate a survey file and store it — all of it or nothing. /
+    校验并导入调查文件——要么全部写入，要么不写入。"""
     from .ingest import ingest_file
     store = _store()
     wave = ingest_file(file, survey, year, store, replace=replace)
@@ -121,12 +150,24 @@ def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or 
 @handles_errors
 def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.Option(None),
           scheme: Scheme = typer.Option(Scheme.path),
-          no_scale: bool = typer.Option(False, "--no-scale", help="centre indicators only")):
+          no_scale: bool = typer.Option(False, "--no-scale", help="centre indicators only"),
+          method: Optional[Method] = typer.Option(
+              None, help="pls or cbsem (default: surveys/index.yaml) / 估计方法"),
+          pooling: Optional[str] = typer.Option(
+              None, help="industry or sector (default: surveys/index.yaml) / 合并估计单位"),
+          bootstrap: Optional[int] = typer.Option(
+              None, help="bootstrap resamples, 0 for none (default: surveys/index.yaml) / "
+                         "自助样本数"),
+          seed: Optional[int] = typer.Option(None, help="the release seed / 随机种子"),
+          permutations: Optional[int] = typer.Option(
+              None, help="invariance permutations (default: surveys/index.yaml) / 置换次数")):
     """Fit the year's models and store a draft release. / 估计当年模型并生成草稿版本。"""
     from .release import build_year
     store = _store()
     summary = build_year(store, year, industries=industry, scheme=scheme.value,
-                         scaled=not no_scale, progress=typer.echo)
+                         scaled=not no_scale, progress=typer.echo,
+                         method=method.value if method else None, pooling=pooling,
+                         n_boot=bootstrap, seed=seed, permutations=permutations)
     typer.echo(f"draft release {summary.release_id} for {year}: {len(summary.industries_ok)} "
                f"industries estimated, {len(summary.industries_failed)} failed, "
                f"{len(summary.issues)} issues / 草稿已生成")
@@ -139,13 +180,246 @@ def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.O
         typer.echo(f"issue: {where}: {issue.get('message', issue)}", err=True)
 
 
+def _publisher(by: Optional[str]) -> Optional[str]:
+    """--by, else NCSI_USER, else the operating-system user (None when none can be found)."""
+    if by and by.strip():
+        return by.strip()
+    if os.environ.get("NCSI_USER", "").strip():
+        return os.environ["NCSI_USER"].strip()
+    import getpass
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name, e.g. an unnamed container user
+        return None
+
+
+def _parse_time(text: Optional[str], option: str) -> Optional[datetime]:
+    """An ISO 8601 date and time as given on the command line (the zone is checked by the store,
+    which refuses a time without one)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ReleaseError(
+            f"{option} '{text}' is not a date and time; write it as ISO 8601 with a time zone, "
+            f"e.g. 2026-03-15T09:00+08:00",
+            message_zh=f"{option} '{text}' 不是日期时间；请按 ISO 8601 格式并带时区填写，"
+                       f"例如 2026-03-15T09:00+08:00") from None
+
+
+def _utc_text(value, zone: bool = True) -> str:
+    """A time as "2026-03-15 01:00 UTC" ("" when missing); a time without zone is UTC (as the
+    store keeps it)."""
+    import pandas as pd
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M") + (" UTC" if zone else "")
+
+
 @app.command()
 @handles_errors
-def publish(year: int = typer.Option(...)):
-    """Publish the year's draft; a published release never changes. / 发布当年草稿；发布后永不更改。"""
-    from .release import publish_year
-    rid = publish_year(_store(), year)
-    typer.echo(f"release {rid} for {year} published / 已发布")
+def publish(year: int = typer.Option(..., help="the year whose draft to publish / 发布年份"),
+            embargo_until: Optional[str] = typer.Option(
+                None, "--embargo-until",
+                help="hide the release from rankings and the dashboard until then; ISO 8601 with "
+                     "a time zone, e.g. 2026-03-15T09:00+08:00 / 禁发时间（须带时区），此前不公开"),
+            by: Optional[str] = typer.Option(
+                None, "--by", help="who publishes (default: $NCSI_USER, else the login name) / "
+                                   "发布人（默认 NCSI_USER 或登录名）")):
+    """Publish the year's draft; a published release never changes. /
+    发布当年草稿；发布后永不更改。"""
+    store = _store()
+    embargo = _parse_time(embargo_until, "--embargo-until")
+    publisher = _publisher(by)
+    rid = store.publish(year, by=publisher, embargo_until=embargo)
+    rel = store.release(year)
+    who = rel["published_by"] or "unknown"
+    typer.echo(f"release {rid} for {year} published by {who} / {year} 年版本已发布（发布人 {who}）")
+    typer.echo(f"content sha256: {rel['content_sha256']} / 内容哈希")
+    if rel["embargo_until"] is not None:
+        typer.echo(f"embargo: until {_utc_text(rel['embargo_until'])} (given: "
+                   f"{embargo.isoformat()}); until then it is not shown by `ncsi rankings` or "
+                   f"the dashboard / 禁发至 {_utc_text(rel['embargo_until'])}，"
+                   f"此前排名与仪表盘不显示")
+    else:
+        typer.echo("embargo: none — shown at once / 无禁发，立即公开")
+
+
+# --- ncsi release: list, show, diff -------------------------------------------------------------
+
+release_app = typer.Typer(
+    no_args_is_help=True,
+    help="Review releases: list, show, diff a draft against the published one. / "
+         "查看版本：列表、详情、草稿与已发布版本的差异。")
+app.add_typer(release_app, name="release")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _short(value, width: int = 60) -> str:
+    text = "—" if value is None else (value if isinstance(value, str) else
+                                      json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+@release_app.command("list")
+@handles_errors
+def release_list(json_out: bool = typer.Option(False, "--json", help="JSON instead of a table")):
+    """Every release, drafts included, with its publisher, embargo and content hash. /
+    全部版本（含草稿）：发布人、禁发时间与内容哈希。"""
+    import pandas as pd
+    rel = _store().releases()
+    now = pd.Timestamp.now(tz="UTC")
+
+    def iso(value):
+        return None if pd.isna(value) else value.isoformat()
+
+    records = [{
+        "year": int(r.year), "status": r.status, "id": int(r.id),
+        "created_at": iso(r.created_at), "published_at": iso(r.published_at),
+        "published_by": r.published_by if isinstance(r.published_by, str) else None,
+        "embargo_until": iso(r.embargo_until),
+        "embargo_in_force": bool(not pd.isna(r.embargo_until) and r.embargo_until > now),
+        "content_sha256": r.content_sha256 if isinstance(r.content_sha256, str) else None,
+    } for r in rel.itertuples(index=False)]
+    if json_out:
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
+        return
+    if not records:
+        typer.echo("no releases yet; build one with `ncsi build --year YEAR` / 暂无版本")
+        return
+    header = ["year", "status", "id", "created (UTC)", "published (UTC)", "by",
+              "embargo until (UTC)", "content sha256"]
+    rows = [[str(x["year"]), x["status"], str(x["id"]),
+             _utc_text(x["created_at"], zone=False), _utc_text(x["published_at"], zone=False),
+             x["published_by"] or "", (_utc_text(x["embargo_until"], zone=False)
+                                       + (" *" if x["embargo_in_force"] else "")),
+             (x["content_sha256"] or "")[:12]]
+            for x in records]
+    typer.echo("releases / 版本 (年份、状态、编号、生成、发布、发布人、禁发至、内容哈希)")
+    typer.echo(_table(header, rows))
+    if any(x["embargo_in_force"] for x in records):
+        typer.echo("* embargo in force: not shown by `ncsi rankings` or the dashboard yet / "
+                   "禁发中：排名与仪表盘暂不显示")
+
+
+@release_app.command("show")
+@handles_errors
+def release_show(year: int = typer.Option(..., help="release year / 版本年份"),
+                 draft: bool = typer.Option(False, "--draft",
+                                            help="show the draft, not the published release / "
+                                                 "查看草稿"),
+                 json_out: bool = typer.Option(False, "--json", help="JSON for machines")):
+    """A release's settings, provenance, issues, model fits and score counts. /
+    版本详情：设置、来源、问题、模型估计与得分行数。"""
+    from .store.review import describe_release
+    d = describe_release(_store(), year, status="draft" if draft else "published")
+    if json_out:
+        typer.echo(json.dumps(d, ensure_ascii=False, indent=1))
+        return
+    say = typer.echo
+    say(f"== release {d['id']}: {d['year']} {d['status']} / {d['year']} 年"
+        f"{'草稿' if d['status'] == 'draft' else '已发布版本'} ==")
+    say(f"created / 生成: {_utc_text(d['created_at'])}")
+    if d["status"] == "published":
+        say(f"published / 发布: {_utc_text(d['published_at'])} by {d['published_by'] or '—'}")
+        embargo = _utc_text(d["embargo_until"])
+        say(f"embargo / 禁发至: {embargo or 'none / 无'}")
+        check = ("verified / 校验一致" if d["verified"]
+                 else "DOES NOT MATCH the stored content / 与内容不符")
+        say(f"content sha256 / 内容哈希: {d['content_sha256']} ({check})")
+    say("\nsettings / 设置:")
+    for key, value in sorted(d["settings"].items()):
+        say(f"  {key}: {_short(value, 90)}")
+    say("\nprovenance / 来源:")
+    for key, value in d["code"].items():
+        say(f"  {key}: {value}")
+    for key, value in d["versions"].items():
+        say(f"  {key}: {_short(value, 90)}")
+    for sid, q in sorted(d["questionnaires"].items()):
+        say(f"  questionnaire {sid}: version {q.get('version')}, sha256 "
+            f"{str(q.get('sha256'))[:12]}, model {q.get('model')} sha256 "
+            f"{str(q.get('model_sha256'))[:12]}")
+    for w in d["waves"]:
+        say(f"  wave {w.get('id')}: {w.get('survey_id')} {w.get('source_file')} sha256 "
+            f"{str(w.get('source_sha256'))[:12]}, {w.get('n_rows')} rows "
+            f"({w.get('n_valid')} valid)")
+    say("  seeds / 随机种子: " + (", ".join(f"{k}={v}" for k, v in d["seeds"].items())
+                              or "none (no random step) / 无"))
+    say(f"\nissues / 问题: {len(d['issues'])}")
+    for issue in d["issues"]:
+        where = issue.get("industry") or issue.get("sector") or ""
+        say(f"  [{issue.get('kind', '')}] {where}: {_short(issue.get('message', issue), 150)}")
+    say("\nmodel fits / 模型估计:")
+    rows = [[f["industry"], f["status"], str(f["n"] if f["n"] is not None else ""),
+             str(f["iterations"] if f["iterations"] is not None else ""),
+             _short(f["message"] or "", 70)] for f in d["fits"]]
+    say(_table(["industry", "status", "n", "iterations", "message"], rows) if rows
+        else "  none / 无")
+    say("\nscore rows / 得分行数: " + ", ".join(f"{lvl} {n}" for lvl, n in d["score_rows"].items())
+        + (f"; {d['flagged_score_rows']} with flags / 含标记" if d["flagged_score_rows"] else ""))
+
+
+def _number(value, signed: bool = False) -> str:
+    if value is None or value != value:
+        return "—"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+@release_app.command("diff")
+@handles_errors
+def release_diff(year: int = typer.Option(..., help="the year of the draft / 草稿年份"),
+                 construct: Optional[str] = typer.Option(
+                     None, help="construct to compare (default: the index construct, SAT) / "
+                                "比较的构念（默认 SAT）"),
+                 json_out: bool = typer.Option(False, "--json", help="JSON for machines")):
+    """The year's draft against the latest published release: indices, settings, provenance.
+    / 草稿与最近已发布版本的差异：指数、设置、来源。"""
+    from .store.review import LEVELS, diff_draft
+    diff = diff_draft(_store(), year, construct=construct)
+    if json_out:
+        typer.echo(json.dumps(diff.to_dict(), ensure_ascii=False, indent=1))
+        return
+    say = typer.echo
+    base = diff.base
+    say(f"== {diff.year} draft (release {diff.draft['id']}) vs published {base['year']} "
+        f"(release {base['id']}, sha256 {str(base['content_sha256'])[:12]}), construct "
+        f"{diff.construct} / {diff.year} 年草稿与 {base['year']} 年已发布版本对比 ==")
+    for level in LEVELS:
+        part = diff.scores[diff.scores["level"] == level]
+        if part.empty:
+            continue
+        say(f"\n{level} ({len(part)}):")
+        rows = [[r.code, "" if not isinstance(r.parent, str) else r.parent,
+                 _number(r.old), _number(r.new), _number(r.difference, signed=True)]
+                for r in part.itertuples(index=False)]
+        say(_table(["code", "parent", f"old {base['year']}", f"new {diff.year}", "difference"],
+                   rows))
+    for title, changes in (("settings / 设置", diff.settings),
+                           ("provenance / 来源", diff.provenance)):
+        say(f"\n{title}: " + (f"{len(changes)} key(s) differ / 项不同" if changes
+                               else "identical / 相同"))
+        reports: dict[str, int] = {}
+        for c in changes:
+            # a wave's ingest report (counts per item and code) differs in every new wave:
+            # one line per wave here, every key in --json
+            head, sep, _ = c["key"].partition(".report.")
+            if sep and head.startswith("waves["):
+                reports[head] = reports.get(head, 0) + 1
+                continue
+            say(f"  {c['key']}: {_short(c['old'])} → {_short(c['new'])}")
+        for head, count in reports.items():
+            say(f"  {head}.report: {count} value(s) differ (ingest report; all in --json) / "
+                f"导入报告有差异")
 
 
 @app.command()
@@ -157,6 +431,13 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
     from .query import Query
     q = Query(_store())
     published = q.published_years()
+    held = q.embargoed()
+    if year not in published and not held.empty and year in set(held["year"]):
+        until = held.loc[held["year"] == year, "embargo_until"].iloc[0]
+        raise NCSIError(
+            f"the {year} release is published but under embargo until {until}; it is shown "
+            f"from then on",
+            message_zh=f"{year} 年版本已发布，但禁发至 {until}，届时公开")
     if year not in published:
         raise NCSIError(
             f"no published release for {year}; published years: "
@@ -172,7 +453,8 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
                 f"{', '.join(q.industries(year))}",
                 message_zh=f"{year} 年行业 {industry} 没有已发布的指数")
     industries = [industry] if industry else q.industries(year)
-    frames = [q.ranking(year, ind, construct=construct, lang=lang.value) for ind in industries]
+    frames = [q.ranking(year, ind, construct=construct, lang=lang.value, flags=True)
+              for ind in industries]
     if q.is_demo():  # on the terminal for tables; on stderr so CSV/JSON stay machine-readable
         typer.echo("DEMO DATA — fictitious brands / 演示数据——品牌均为虚构",
                    err=format is not Format.table)
@@ -189,30 +471,6 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
         for ind, f in zip(industries, frames):
             typer.echo(f"\n== {q.industry_name(ind, lang.value)} ({ind}), {year} ==")
             typer.echo(q.format_table(f, lang.value))
-
-
-class Missing(str, Enum):
-    casewise = "casewise"
-    mean = "mean"
-    fiml = "fiml"
-
-
-class Method(str, Enum):
-    pls = "pls"
-    cbsem = "cbsem"
-
-
-class Estimator(str, Enum):
-    ML = "ML"
-    GLS = "GLS"
-    ULS = "ULS"
-    DWLS = "DWLS"
-    WLS = "WLS"
-
-
-class Interval(str, Enum):
-    percentile = "percentile"
-    bca = "bca"
 
 
 @app.command()
@@ -239,7 +497,8 @@ def fit(data: Path = typer.Argument(..., help="data file (CSV, XLSX, SAV or Parq
         ci: Interval = typer.Option(Interval.percentile, help="bootstrap interval / 置信区间"),
         level: float = typer.Option(0.95, help="confidence level / 置信水平"),
         json_out: Path = typer.Option(..., "--json", help="write the results here")):
-    """Fit a model to any data file (no store) and write JSON. / 对任意数据文件估计模型并输出 JSON。"""
+    """Fit a model to any data file (no store) and write JSON. /
+    对任意数据文件估计模型并输出 JSON。"""
     from .fitfile import fit_file
 
     bar = None
@@ -320,10 +579,12 @@ def _demo_url() -> tuple[str, bool]:
 
 @app.command()
 @handles_errors
-def demo(seed: int = typer.Option(2025), serve: bool = typer.Option(True, help="serve the dashboard"),
+def demo(seed: int = typer.Option(2025),
+         serve: bool = typer.Option(True, help="serve the dashboard"),
          port: int = typer.Option(8501), scale: float = typer.Option(1.0),
          out: Optional[Path] = typer.Option(None, help="demo folder (default data/demo)")):
-    """Demo: generate → ingest → build → publish every year → dashboard. / 一键演示：生成、导入、估计、发布并启动仪表盘。"""
+    """Demo: generate → ingest → build → publish every year → dashboard. /
+    一键演示：生成、导入、估计、发布并启动仪表盘。"""
     from .demo import run_demo
     url, own_file = _demo_url()
     folder = out or config.data_dir() / "demo"
@@ -346,6 +607,15 @@ def _serve(port: int, url: str) -> None:
 def serve(port: int = typer.Option(8501)):
     """Serve the dashboard on the configured store. / 启动仪表盘。"""
     _serve(port, config.database_url())
+
+
+def _register_reports() -> None:
+    from . import cli_report
+    app.command("export", help=cli_report.export.__doc__)(cli_report.export)
+    app.command("report", help=cli_report.report.__doc__)(cli_report.report)
+
+
+_register_reports()
 
 
 if __name__ == "__main__":  # pragma: no cover

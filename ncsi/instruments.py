@@ -775,7 +775,7 @@ def load_index_config(path: str | Path | None = None) -> dict:
     r = _Reader(_display(p))
     keys = ("version", "scale", "min_valid_n", "significance_level", "nonpositive_weight_policy",
             "index_construct", "bands", "published_decimals")
-    top = r.mapping(data, "", allowed=keys, required=keys)
+    top = r.mapping(data, "", allowed=keys + ("release",), required=keys)
     decimals = r.integer(top["published_decimals"], "published_decimals")
     if not 0 <= decimals <= 3:
         raise r.fail("published_decimals", "must be 0, 1, 2 or 3", "必须为 0、1、2 或 3")
@@ -812,7 +812,27 @@ def load_index_config(path: str | Path | None = None) -> dict:
         raise r.fail("bands", f"the lowest band starts at {mins[-1]:g}; it must start at 0 so "
                               f"every index has a band",
                      f"最低等级从 {mins[-1]:g} 开始；必须从 0 开始，使每个指数都有等级")
-    return {"version": r.text(top["version"], "version"),
+    rel_keys = ("method", "pooling", "bootstrap_resamples", "seed", "invariance_permutations")
+    rel = r.mapping(top.get("release", {}) or {}, "release", allowed=rel_keys, required=())
+    release = {}
+    if "method" in rel:
+        release["method"] = r.text(rel["method"], "release.method")
+        if release["method"] not in ("pls", "cbsem"):
+            raise r.fail("release.method", "must be pls or cbsem", "必须为 pls 或 cbsem")
+    if "pooling" in rel:
+        release["pooling"] = r.text(rel["pooling"], "release.pooling")
+        if release["pooling"] not in ("industry", "sector"):
+            raise r.fail("release.pooling", "must be industry or sector",
+                         "必须为 industry 或 sector")
+    for key, low in (("bootstrap_resamples", 0), ("seed", 0), ("invariance_permutations", 0)):
+        if key in rel:
+            release[key] = r.integer(rel[key], f"release.{key}")
+            if release[key] < low:
+                raise r.fail(f"release.{key}", "must be 0 or more", "必须大于或等于 0")
+    if 0 < release.get("bootstrap_resamples", 0) < 50:
+        raise r.fail("release.bootstrap_resamples", "use 0 (no bootstrap) or at least 50",
+                     "请使用 0（不做自助法）或至少 50")
+    return {"version": r.text(top["version"], "version"), "release": release,
             "scale": {"min": smin, "max": smax}, "min_valid_n": n,
             "significance_level": level, "nonpositive_weight_policy": policy,
             "index_construct": r.text(top["index_construct"], "index_construct"),

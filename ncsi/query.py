@@ -1,9 +1,26 @@
 """Read-only views of *published* releases, for the dashboard, the CLI and exports.
 
 Nothing here reads drafts or respondent rows: every number comes from ``store.published_scores``.
+
+Embargo: a published release whose ``embargo_until`` (set by ``ncsi publish --embargo-until``)
+is still in the future is invisible here — its year is absent from :meth:`Query.published_years`,
+:meth:`Query.published_releases`, rankings, histories, trends and selectors — until that moment
+passes. ``Query(store, include_embargoed=True)`` shows it anyway (for the publisher's own checks,
+never for the public dashboard). Visibility is judged against ``now`` (default: the clock) when
+the scores are first read — a Query reads them once — and afresh on every call of
+:meth:`Query.published_releases`, so the dashboard, which keys its cached Query on that tuple,
+shows a release on the first page load after its embargo lifts. :meth:`Query.embargoed` lists
+the releases still under embargo.
+
+Flags: a score row may carry ``flags`` (a dict such as ``{"invariance": {"ok": false, "reason":
+"..."}}``, or None). :meth:`Query.scores`, :meth:`Query.history` and :meth:`Query.trend` rows have
+a ``flags`` column; :meth:`Query.ranking` adds one with ``flags=True`` (the flags of each row's
+score in the ranking's year).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -15,19 +32,57 @@ LEVEL_INDUSTRY = "industry"
 
 
 class Query:
-    """Published indices, rankings and trends. ``lang`` is "zh" (default) or "en"."""
+    """Published indices, rankings and trends. ``lang`` is "zh" (default) or "en".
 
-    def __init__(self, store, config: IndexConfig | None = None):
+    ``include_embargoed``: also show published releases whose embargo has not yet lifted (see the
+    module docstring). ``now``: the moment embargoes are judged against (a datetime with a time
+    zone; default: the clock at each read) — for tests and previews.
+    """
+
+    def __init__(self, store, config: IndexConfig | None = None, *,
+                 include_embargoed: bool = False, now: datetime | None = None):
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            raise ValueError("Query(now=...) needs a datetime with a time zone")
         self.store = store
         self.config = config or IndexConfig.from_yaml()
         self.taxonomy = load_taxonomy()
+        self.include_embargoed = bool(include_embargoed)
+        self.now = now
         self._scores: pd.DataFrame | None = None
         self._brands: pd.DataFrame | None = None
 
+    # -- embargo -----------------------------------------------------------------------------
+    def _now(self) -> pd.Timestamp:
+        return pd.Timestamp(self.now if self.now is not None else datetime.now(timezone.utc))
+
+    def _published(self) -> pd.DataFrame:
+        """Published release rows, each with ``embargoed`` (True while its embargo is in force
+        at :meth:`_now`), read afresh."""
+        r = self.store.releases()
+        r = r[r["status"] == "published"].copy()
+        until = pd.to_datetime(r["embargo_until"], utc=True)
+        r["embargoed"] = (until.notna() & (until > self._now())).astype(bool)
+        return r
+
+    def _visible(self) -> pd.DataFrame:
+        r = self._published()
+        return r if self.include_embargoed else r[~r["embargoed"]]
+
+    def embargoed(self) -> pd.DataFrame:
+        """Published releases still under embargo now (whether or not this Query shows them):
+        columns year, id, embargo_until (UTC), sorted by year."""
+        r = self._published()
+        r = r[r["embargoed"]]
+        return r[["year", "id", "embargo_until"]].sort_values("year").reset_index(drop=True)
+
     # -- raw published data ------------------------------------------------------------------
     def scores(self) -> pd.DataFrame:
+        """The visible published scores: year, release_id, then the store's SCORE_COLUMNS
+        (``flags`` included). Read once per Query."""
         if self._scores is None:
-            self._scores = self.store.published_scores()
+            visible = set(int(i) for i in self._visible()["id"])
+            s = self.store.published_scores()
+            self._scores = s[s["release_id"].isin(visible)].reset_index(drop=True)
         return self._scores
 
     def brands(self) -> pd.DataFrame:
@@ -40,12 +95,10 @@ class Query:
         return sorted(int(y) for y in s["year"].unique()) if not s.empty else []
 
     def published_releases(self) -> tuple[tuple[int, int], ...]:
-        """(year, release id) of every published release, read afresh on every call (never
-        cached): a cheap fingerprint that changes when a release is published."""
-        r = self.store.releases()
-        if r.empty:
-            return ()
-        r = r[r["status"] == "published"]
+        """(year, release id) of every visible published release, read afresh on every call
+        (never cached): a cheap fingerprint that changes when a release is published or its
+        embargo lifts."""
+        r = self._visible()
         return tuple(sorted((int(y), int(i)) for y, i in zip(r["year"], r["id"])))
 
     def industry_years(self, industry: str) -> list[int]:
@@ -115,21 +168,31 @@ class Query:
         return h
 
     def ranking(self, year: int, industry: str, construct: str | None = None,
-                lang: str = "zh") -> pd.DataFrame:
-        """The published ranking rows of methodology §9 for one industry and year."""
+                lang: str = "zh", *, flags: bool = False) -> pd.DataFrame:
+        """The published ranking rows of methodology §9 for one industry and year. With
+        ``flags=True`` a last column ``flags`` holds the flags of each row's score in ``year``
+        (None where it has none or no score that year)."""
         h = self.history(industry, construct, year, lang)
         if h.empty or not (h["year"] == year).any():
             return pd.DataFrame()
-        return ranking_rows(h, year=year, config=self.config)
+        rows = ranking_rows(h, year=year, config=self.config)
+        if flags:
+            current = h[h["year"] == year]
+            by_row = {(lvl, code): f for lvl, code, f in
+                      zip(current["level"], current["code"], current["flags"])}
+            rows["flags"] = [_flags_value(by_row.get((lvl, code)))
+                             for lvl, code in zip(rows["level"], rows["code"])]
+        return rows
 
     def trend(self, industry: str, construct: str | None = None,
               lang: str = "zh") -> pd.DataFrame:
-        """Year, brand/industry, index and CI for the trend chart (publishable values only)."""
+        """Year, brand/industry, index and CI for the trend chart (publishable values only),
+        and each score's ``flags``."""
         h = self.history(industry, construct, None, lang)
         if h.empty:
             return h
         h = h[h["publishable"].astype(bool)]
-        return h[["year", "level", "code", "name", "index", "ci_low", "ci_high", "n"]] \
+        return h[["year", "level", "code", "name", "index", "ci_low", "ci_high", "n", "flags"]] \
             .sort_values(["level", "code", "year"]).reset_index(drop=True)
 
     def band_text(self, code: str | None, lang: str = "zh") -> str:
@@ -142,6 +205,9 @@ class Query:
             return ranking
         out = format_ranking_rows(ranking, decimals=self.config.published_decimals)
         out["band"] = [self.band_text(b, lang) if b else "" for b in ranking["band"]]
+        if "flags" in out.columns:  # ranking(..., flags=True): the trend's comparability
+            out["comparable"] = [_comparable_text(f, lang) for f in ranking["flags"]]
+            out = out.drop(columns=["flags"])
         return out
 
     def format_table(self, ranking: pd.DataFrame, lang: str = "zh") -> str:
@@ -149,3 +215,20 @@ class Query:
         if ranking.empty:
             return "(no published ranking / 暂无已发布排名)"
         return self.display_rows(ranking, lang).to_string(index=False)
+
+
+def _flags_value(value):
+    """A score's flags as stored: a dict, or None (NaN/NA from pandas become None)."""
+    return value if isinstance(value, dict) else None
+
+
+def _comparable_text(flags, lang: str) -> str:
+    """"✓" when the trend to this year passed the invariance checks, "✗ reason" when it did not,
+    "" when it was not checked (first year measured)."""
+    inv = (flags or {}).get("invariance") if isinstance(flags, dict) else None
+    if not inv:
+        return ""
+    if inv.get("ok"):
+        return "✓"
+    reason = inv.get("reason_zh") if lang == "zh" and inv.get("reason_zh") else inv.get("reason")
+    return f"✗ {reason}" if reason else "✗"

@@ -1,15 +1,20 @@
 """Build a year's draft release from the stored responses, and publish it.
 
-For every industry measured that year the industry's model (its sector questionnaire's model file)
-is fitted by PLS on that industry's valid respondents, pooled across brands; every respondent is
-scored 0–100 on every construct with that industry's rescaled raw-scale weights (methodology §2);
-brand indices are survey-weighted means of respondent scores; industries are revenue-weighted means
-of their brands (sample-size weights where revenue is missing, and the draft says so); sectors are
-revenue-weighted means of their industries; the nation is the consumption-weighted mean of the
-sectors (methodology §3).
+For every industry measured that year (or every sector, with ``pooling="sector"``) the model of
+its sector questionnaire is fitted — PLS by default, CB-SEM on request — on the valid respondents
+pooled across brands, and checked for admissibility (``verify()``); an industry that fails stops
+there with its reason, the others go on. Every respondent is scored 0–100 on every construct
+with the industry's raw-scale weights (methodology §2–3); brand indices are survey-weighted means;
+industries are revenue-weighted means of their brands (sample-size weights where revenue is
+missing, and the draft says so); sectors revenue-weighted means of their industries; the nation
+the consumption-weighted mean of the sectors.
 
-An industry whose model fails (non-convergence, degenerate data) is left out with its reason in the
-draft's issues; the others go on. Nothing is written unless the whole draft is written.
+Uncertainty: the respondents are resampled within brands and the model re-estimated in every
+resample (:mod:`ncsi.resampling`); every level's standard error and percentile interval come
+from the same draws, so they include the re-estimation of the weights. The draft also records,
+per industry, the model's diagnostics, the drivers of satisfaction (:mod:`ncsi.drivers`) and the
+comparability with the previous year (:mod:`ncsi.invariance`), whose verdict flags the industry's
+and its brands' score rows. Nothing is written unless the whole draft is written.
 """
 
 from __future__ import annotations
@@ -28,23 +33,69 @@ import pandas as pd
 from . import __version__
 from .config import home
 from .errors import NCSIError, ReleaseError
-from .instruments import (load_consumption_weights, load_questionnaire, load_taxonomy)
+from .instruments import load_consumption_weights, load_questionnaire, load_taxonomy
 from .pls import PLS
-from .scoring import (SE_FORMULA, IndexConfig, aggregate, group_indices, index_weights,
-                      industry_weights, respondent_scores)
+from .resampling import bootstrap_brands, entropy_for, interval
+from .scoring import (
+    SE_FORMULA,
+    IndexConfig,
+    aggregate,
+    group_indices,
+    index_weights,
+    industry_weights,
+    respondent_scores,
+)
 
-SE_METHOD = SE_FORMULA + "; the industry's outer weights are held fixed"
+SE_BOOTSTRAP = ("bootstrap of respondents within brands ({n} resamples, seed {seed}), the model "
+                "re-estimated in every resample; SE = SD of the draws, CI = percentile interval")
+SE_FIXED = SE_FORMULA + "; the industry's outer weights are held fixed"
 
 
 @dataclass
-class IndustryResult:
-    industry: str
-    sector: str
+class BuildOptions:
+    """How a year is estimated (defaults: ``surveys/index.yaml``, section ``release``)."""
+
+    method: str = "pls"
+    pooling: str = "industry"
+    n_boot: int = 1000
+    seed: int = 0
+    permutations: int = 300
+    scheme: str = "path"
+    scaled: bool = True
+
+    @classmethod
+    def from_config(cls, config: IndexConfig, **overrides) -> "BuildOptions":
+        base = {"method": config.release_option("method", "pls"),
+                "pooling": config.release_option("pooling", "industry"),
+                "n_boot": config.release_option("bootstrap_resamples", 0),
+                "seed": config.release_option("seed", 0),
+                "permutations": config.release_option("invariance_permutations", 0)}
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        opts = cls(**base)
+        if opts.method not in ("pls", "cbsem"):
+            raise ReleaseError(f"method must be pls or cbsem, not {opts.method!r}")
+        if opts.pooling not in ("industry", "sector"):
+            raise ReleaseError(f"pooling must be industry or sector, not {opts.pooling!r}")
+        if opts.n_boot and opts.n_boot < 50:
+            raise ReleaseError(f"use 0 (no bootstrap) or at least 50 resamples, not "
+                               f"{opts.n_boot}", message_zh="自助样本数须为 0 或至少 50")
+        return opts
+
+
+@dataclass
+class UnitResult:
+    """One estimation unit (an industry, or a sector under sector pooling)."""
+
+    unit: str
+    industries: list[str]
     survey_id: str
     status: str                      # "ok" | "failed"
     message: str = ""
     fit: dict = field(default_factory=dict)
-    brand_scores: pd.DataFrame | None = None   # long: group(brand), construct, index, se, ci, n
+    brand_scores: pd.DataFrame | None = None   # group(brand), construct, index, se, ci, n
+    draws: object = None             # resampling.BrandDraws or None
+    brand_industry: dict = field(default_factory=dict)
+    complete: np.ndarray | None = None          # complete-case items (for invariance)
 
 
 @dataclass
@@ -66,55 +117,155 @@ def _git_commit() -> str | None:
         return None
 
 
-def fit_industry(df: pd.DataFrame, *, industry: str, sector: str, survey_id: str,
-                 config: IndexConfig, scheme: str = "path", scaled: bool = True
-                 ) -> tuple[IndustryResult, list[dict]]:
-    """Fit one industry's model on its cleaned responses and score its brands."""
+def _inadmissible(res) -> str:
+    """The failed admissibility checks of a fit (non-positive index weights excepted: the
+    configured policy handles them and the draft reports it)."""
+    checks = res.verify().checks
+    bad = checks[(~checks["ok"]) & (checks["check"] != "index_weights")]
+    return "; ".join(bad["detail"])
+
+
+def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: IndexConfig,
+             options: BuildOptions) -> tuple[UnitResult, list[dict]]:
+    """Fit one unit's model on its valid responses, bootstrap it and score its brands."""
+    from .drivers import drivers as driver_table
+
     q = load_questionnaire(survey_id)
     spec = q.model_spec()
     issues: list[dict] = []
     clean = q.clean(df)
-    try:
-        res = PLS(spec, scheme=scheme, scaled=scaled).fit(clean[list(spec.indicators)])
-    except NCSIError as exc:
-        return IndustryResult(industry, sector, survey_id, "failed", exc.message), issues
-    fit = {
-        "industry": industry, "survey_id": survey_id, "model_name": spec.name,
-        "model_sha256": spec.sha256, "n": int(res.n), "converged": bool(res.converged),
-        "iterations": int(res.iterations), "settings": res.settings,
-    }
-    if not res.converged:
-        msg = (f"industry {industry}: the PLS algorithm did not converge in "
-               f"{res.iterations} iterations; the industry is left out of this draft")
-        fit.update(status="failed", message=msg, result=res.to_dict())
-        return IndustryResult(industry, sector, survey_id, "failed", msg, fit), issues
-    weights, w_issues = index_weights(res.outer_weights, res.item_sd, scaled=scaled,
-                                      policy=config.nonpositive_weight_policy)
-    for issue in w_issues:
-        issues.append({"industry": industry, "kind": "nonpositive_weight", **issue})
+    industries = sorted(clean["industry"].unique())
+    base = UnitResult(unit, industries, survey_id, "failed")
     items = clean[list(spec.indicators)]
+    try:
+        if options.method == "cbsem":
+            from .cbsem import CBSEM
+            res = CBSEM(spec, scale=(config.scale_min, config.scale_max)).fit(items)
+        else:
+            res = PLS(spec, scheme=options.scheme, scaled=options.scaled).fit(items)
+    except NCSIError as exc:
+        base.message = f"{unit}: {exc.message}"
+        return base, issues
+    fit = {"industry": unit, "survey_id": survey_id, "model_name": spec.name,
+           "model_sha256": spec.sha256, "n": int(res.n), "converged": bool(res.converged),
+           "iterations": int(res.iterations), "settings": res.settings}
+    if options.method == "cbsem":
+        problems = [p["message"] for p in res.problems if p["code"] != "single_indicator"]
+        reason = "; ".join(problems)
+        result = res.to_dict()
+    else:
+        reason = _inadmissible(res)
+        result = res.to_dict()
+        summary = res.summary()
+        result["diagnostics"] = {k: summary[k] for k in ("reliability", "htmt", "gof", "srmr",
+                                                          "verify", "effects", "f2",
+                                                          "vif_inner")}
+    if not res.converged or reason:
+        why = reason or f"the estimation did not converge in {res.iterations} iterations"
+        base.message = (f"{unit}: the model is not admissible ({why}); the unit is left out "
+                        f"of this draft")
+        fit.update(status="failed", message=base.message, result=result)
+        base.fit = fit
+        return base, issues
+    if options.method == "cbsem":
+        ow = res.index_weights
+        weights = {c: ow[c] for c in spec.constructs}
+        w_issues = []
+    else:
+        weights, w_issues = index_weights(res.outer_weights, res.item_sd, scaled=options.scaled,
+                                          policy=config.nonpositive_weight_policy)
+    for issue in w_issues:
+        issues.append({"industry": unit, "kind": "nonpositive_weight", **issue})
     scores = respondent_scores(items, weights, scale_min=config.scale_min,
                                scale_max=config.scale_max)
     brands = group_indices(scores, clean["brand"], clean["weight"],
                            level=config.significance_level)
-    result = res.to_dict()
+    draws = None
+    if options.n_boot and options.method == "pls":
+        pos = items.index.get_indexer(res.scores.index)
+        draws = bootstrap_brands(
+            res, items.to_numpy(dtype=float), pos, clean["brand"].to_numpy(),
+            clean["weight"].to_numpy(dtype=float), n_boot=options.n_boot,
+            entropy=entropy_for(options.seed, year, unit), scale_min=config.scale_min,
+            scale_max=config.scale_max, policy=config.nonpositive_weight_policy)
+        left = draws.n_boot - draws.n_valid
+        result["bootstrap"] = {"n_boot": draws.n_boot, "n_valid": draws.n_valid,
+                               "n_failed": left, "seed": options.seed, "entropy": draws.entropy,
+                               "stratified_by": "brand"}
+        if left > 0.05 * draws.n_boot:
+            issues.append({"industry": unit, "kind": "bootstrap_failures",
+                           "message": f"{unit}: {left} of {draws.n_boot} bootstrap resamples "
+                                      f"could not be estimated and were left out"})
     result["index_weights"] = {c: {i: float(v) for i, v in w.items()} for c, w in weights.items()}
-    result["item_sd"] = {i: float(v) for i, v in res.item_sd.items()}
+    result["item_sd"] = {i: float(v) for i, v in res.item_sd.items()} \
+        if hasattr(res, "item_sd") else {}
     result["item_mean"] = {i: float(v) for i, v in res.item_mean.items()}
+    result["drivers"] = driver_table(res, scores.dropna(), weights,
+                                     target=config.index_construct,
+                                     item_means=res.item_mean, scale_min=config.scale_min,
+                                     scale_max=config.scale_max)
     fit.update(status="ok", message="", result=result)
-    return IndustryResult(industry, sector, survey_id, "ok", "", fit, brands), issues
+    complete = items.dropna().to_numpy(dtype=float)
+    return UnitResult(unit, industries, survey_id, "ok", "", fit, brands, draws,
+                      dict(zip(clean["brand"], clean["industry"])), complete), issues
 
 
-def _children_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows.set_index("code")[["index", "se"]]
+def _stat(point: float, draws, level: float, fallback: tuple) -> tuple[float, float, float]:
+    """(se, ci_low, ci_high) from bootstrap draws, or the fixed-weight ``fallback``."""
+    if draws is None:
+        return fallback
+    return interval(point, draws, level)
 
 
-def build_year(store, year: int, *, industries: list[str] | None = None, scheme: str = "path",
-               scaled: bool = True, config: IndexConfig | None = None,
-               progress: Callable[[str], None] | None = None) -> BuildSummary:
+def _invariance(store, year: int, code: str, unit: UnitResult, options: BuildOptions,
+                spec, taxonomy) -> dict | None:
+    """Comparability of ``code`` with the previous year (None when it was not measured)."""
+    from .invariance import compositional_invariance
+
+    prev = year - 1
+    sector = taxonomy.sector_of(code) if options.pooling == "industry" else None
+    survey = unit.survey_id
+    waves = store.waves()
+    now_w = waves[(waves["survey_id"] == survey) & (waves["year"] == year)]
+    old_w = waves[(waves["survey_id"] == survey) & (waves["year"] == prev)]
+    if old_w.empty:
+        return None
+    previous = store.responses(prev, industry=code if sector else None, survey_id=survey,
+                               valid_only=True)
+    if options.pooling == "sector":
+        previous = previous[previous["industry"].isin(unit.industries)]
+    if previous.empty:
+        return None
+    same = bool(now_w["survey_version"].iloc[0] == old_w["survey_version"].iloc[0])
+    versions = f"{old_w['survey_version'].iloc[0]} → {now_w['survey_version'].iloc[0]}"
+    reason = "" if same else f"questionnaire version changed ({versions})"
+    reason_zh = "" if same else f"问卷版本已变更（{versions}）"
+    old = load_questionnaire(survey).clean(previous)[list(spec.indicators)].dropna()
+    if len(old) <= len(spec.indicators) + 1 or options.permutations == 0:
+        return {"previous_year": prev, "ok": same, "same_instrument": same,
+                "reason": reason or "not tested (no permutations or too few complete cases)",
+                "reason_zh": reason_zh or "未检验（无置换或完整个案过少）", "constructs": []}
+    settings = {"scheme": options.scheme, "scaled": options.scaled, "tol": 1e-7,
+                "max_iter": 300}
+    res = compositional_invariance(
+        spec, old.to_numpy(dtype=float), unit.complete, settings=settings, previous_year=prev,
+        same_instrument=same, reason=reason, reason_zh=reason_zh,
+        permutations=options.permutations,
+        entropy=entropy_for(options.seed, year, "invariance/" + code))
+    return res.to_dict()
+
+
+def build_year(store, year: int, *, industries: list[str] | None = None,
+               scheme: str = "path", scaled: bool = True, config: IndexConfig | None = None,
+               progress: Callable[[str], None] | None = None, method: str | None = None,
+               pooling: str | None = None, n_boot: int | None = None, seed: int | None = None,
+               permutations: int | None = None) -> BuildSummary:
     """Fit every industry measured in ``year`` and store the draft release."""
     say = progress or (lambda _msg: None)
     config = config or IndexConfig.from_yaml()
+    options = BuildOptions.from_config(config, method=method, pooling=pooling, n_boot=n_boot,
+                                       seed=seed, permutations=permutations, scheme=scheme,
+                                       scaled=scaled)
     taxonomy = load_taxonomy()
     if store.release(year, status="published") is not None:
         raise ReleaseError(
@@ -140,69 +291,106 @@ def build_year(store, year: int, *, industries: list[str] | None = None, scheme:
     revenue = store.revenue(year)
     rev_by_brand = revenue.set_index("brand")["revenue"] if not revenue.empty else pd.Series(
         dtype=float)
+    if options.pooling == "sector":
+        units = {}
+        for code in measured:
+            units.setdefault(taxonomy.sector_of(code).code, []).append(code)
+    else:
+        units = {code: [code] for code in measured}
 
     issues: list[dict] = []
     fits: list[dict] = []
     rows: list[dict] = []
+    draws_of: dict[tuple[str, str, str], np.ndarray | None] = {}
     ok: list[str] = []
     failed: dict[str, str] = {}
     industry_revenue: dict[str, float] = {}
-    for code in measured:
-        sector = taxonomy.sector_of(code)
-        part = responses[responses["industry"] == code]
-        result, fit_issues = fit_industry(part, industry=code, sector=sector.code,
-                                          survey_id=sector.survey, config=config,
-                                          scheme=scheme, scaled=scaled)
+    for unit_code, members in units.items():
+        survey_id = taxonomy.sector_of(members[0]).survey
+        part = responses[responses["industry"].isin(members)]
+        unit, fit_issues = fit_unit(part, unit=unit_code, survey_id=survey_id, year=year,
+                                    config=config, options=options)
         issues.extend(fit_issues)
-        if result.fit:
-            fits.append(result.fit)
-        if result.status != "ok":
-            failed[code] = result.message
-            issues.append({"industry": code, "kind": "industry_failed",
-                           "message": result.message})
-            if not result.fit:
-                fits.append({"industry": code, "survey_id": sector.survey,
-                             "model_name": load_questionnaire(sector.survey).model_spec().name,
-                             "model_sha256": None, "status": "failed",
-                             "message": result.message, "n": int(len(part)),
-                             "converged": False, "iterations": 0, "settings": {},
-                             "result": {}})
-            say(f"[{year}] {code}: FAILED — {result.message}")
+        if unit.status != "ok":
+            for code in members:
+                failed[code] = unit.message
+                issues.append({"industry": code, "kind": "industry_failed",
+                               "message": unit.message})
+            fits.append(unit.fit or {
+                "industry": unit_code, "survey_id": survey_id,
+                "model_name": load_questionnaire(survey_id).model_spec().name,
+                "model_sha256": None, "status": "failed", "message": unit.message,
+                "n": int(len(part)), "converged": False, "iterations": 0, "settings": {},
+                "result": {}})
+            say(f"[{year}] {unit_code}: FAILED — {unit.message}")
             continue
-        ok.append(code)
-        bs = result.brand_scores
-        brand_n = bs.groupby("group")["n"].max()
-        # brand rows
-        for r in bs.itertuples(index=False):
-            publishable = bool(r.n >= config.min_valid_n)
-            rows.append({"level": "brand", "code": r.group, "parent": code,
-                         "construct": r.construct, "index": r.index, "se": r.se,
-                         "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n),
-                         "weight": np.nan, "weight_basis": None, "publishable": publishable,
-                         "note": None if publishable else
-                         f"n = {int(r.n)} valid interviews is below the floor of "
-                         f"{config.min_valid_n}; not published"})
-        # industry rows: revenue-weighted over the brands measured
-        weights, basis, w_issues = industry_weights(list(brand_n.index), rev_by_brand, brand_n)
-        for issue in w_issues:
-            issues.append({"industry": code, "kind": "weight_fallback", **issue})
-        industry_revenue[code] = float(rev_by_brand.reindex(brand_n.index).fillna(0).sum())
-        brand_rows = {(r["code"], r["construct"]): r for r in rows
-                      if r["level"] == "brand" and r["parent"] == code}
-        for construct, grp in bs.groupby("construct", sort=False):
-            agg = aggregate(grp.rename(columns={"group": "code"}).pipe(_children_frame),
-                            weights, level=level)
-            for brand, w in agg["weights"].items():
-                brand_rows[(brand, construct)].update(weight=float(w), weight_basis=basis)
-            rows.append({"level": "industry", "code": code, "parent": sector.code,
-                         "construct": construct, "index": agg["index"], "se": agg["se"],
-                         "ci_low": agg["ci_low"], "ci_high": agg["ci_high"],
-                         "n": int(grp["n"].sum()), "weight": np.nan, "weight_basis": None,
-                         "publishable": True, "note": None})
-        sat = bs[bs["construct"] == config.index_construct]
-        say(f"[{year}] {code}: n={result.fit['n']}, converged in {result.fit['iterations']} "
-            f"iterations, {len(sat)} brands, {config.index_construct} "
-            f"{_industry_value(rows, code, config)}")
+        spec = load_questionnaire(survey_id).model_spec()
+        inv_by_code = {}
+        if options.pooling == "industry":
+            inv = _invariance(store, year, unit_code, unit, options, spec, taxonomy)
+            inv_by_code[unit_code] = inv
+            if inv is not None:
+                unit.fit["result"]["invariance"] = inv
+        fits.append(unit.fit)
+        bs = unit.brand_scores
+        for code in members:
+            ok.append(code)
+            inv = inv_by_code.get(code)
+            flag = None if inv is None else {"invariance": {
+                "ok": inv["ok"], "previous_year": inv["previous_year"], "reason": inv["reason"],
+                "reason_zh": inv.get("reason_zh", "")}}
+            if inv is not None and not inv["ok"]:
+                issues.append({"industry": code, "kind": "invariance",
+                               "message": f"{code}: the trend {inv['previous_year']}–{year} is "
+                                          f"not comparable: {inv['reason']}"})
+            mine = bs[bs["group"].map(unit.brand_industry) == code]
+            brand_n = mine.groupby("group")["n"].max()
+            for r in mine.itertuples(index=False):
+                d = None if unit.draws is None else unit.draws.of(r.group, r.construct)
+                se, lo, hi = _stat(r.index, d, level, (r.se, r.ci_low, r.ci_high))
+                publishable = bool(r.n >= config.min_valid_n)
+                draws_of[("brand", r.group, r.construct)] = d
+                rows.append({"level": "brand", "code": r.group, "parent": code,
+                             "construct": r.construct, "index": r.index, "se": se,
+                             "ci_low": lo, "ci_high": hi, "n": int(r.n), "weight": np.nan,
+                             "weight_basis": None, "publishable": publishable,
+                             "flags": flag,
+                             "note": None if publishable else
+                             f"n = {int(r.n)} valid interviews is below the floor of "
+                             f"{config.min_valid_n}; not published"})
+            weights, basis, w_issues = industry_weights(list(brand_n.index), rev_by_brand,
+                                                        brand_n)
+            for issue in w_issues:
+                issues.append({"industry": code, "kind": "weight_fallback", **issue})
+            industry_revenue[code] = float(rev_by_brand.reindex(brand_n.index).fillna(0).sum())
+            brand_rows = {(r["code"], r["construct"]): r for r in rows
+                          if r["level"] == "brand" and r["parent"] == code}
+            for construct, grp in mine.groupby("construct", sort=False):
+                children = pd.DataFrame(
+                    {"index": grp["index"].to_numpy(),
+                     "se": [brand_rows[(b, construct)]["se"] for b in grp["group"]]},
+                    index=pd.Index(grp["group"].to_numpy(), name="code"))
+                agg = aggregate(children, weights, level=level)
+                for brand, w in agg["weights"].items():
+                    brand_rows[(brand, construct)].update(weight=float(w), weight_basis=basis)
+                d = _combine({b: draws_of[("brand", b, construct)] for b in grp["group"]},
+                             agg["weights"])
+                draws_of[("industry", code, construct)] = d
+                se, lo, hi = _stat(agg["index"], d, level,
+                                   (agg["se"], agg["ci_low"], agg["ci_high"]))
+                rows.append({"level": "industry", "code": code,
+                             "parent": taxonomy.sector_of(code).code, "construct": construct,
+                             "index": agg["index"], "se": se, "ci_low": lo, "ci_high": hi,
+                             "n": int(grp["n"].sum()), "weight": np.nan, "weight_basis": None,
+                             "publishable": True, "note": None, "flags": flag})
+            say(f"[{year}] {code}: n={unit.fit['n']}, converged in "
+                f"{unit.fit['iterations']} iterations, {len(brand_n)} brands, "
+                f"{config.index_construct} {_industry_value(rows, code, config)}"
+                + ("" if unit.draws is None else
+                   f", {unit.draws.n_valid}/{unit.draws.n_boot} resamples")
+                + ("" if inv_by_code.get(code) is None else
+                   ", comparable with last year" if inv_by_code[code]["ok"] else
+                   ", NOT comparable with last year"))
 
     if not ok:
         raise ReleaseError(
@@ -211,18 +399,34 @@ def build_year(store, year: int, *, industries: list[str] | None = None, scheme:
             message_zh=f"{year} 年没有任何行业估计成功")
 
     scores = pd.DataFrame(rows)
-    scores = _aggregate_up(scores, taxonomy, industry_revenue, year, level, issues)
+    scores = _aggregate_up(scores, taxonomy, industry_revenue, year, level, issues, draws_of)
     settings = {
-        "estimator": "pls", "scheme": scheme, "scaled": scaled, "missing": "casewise",
+        "estimator": options.method, "scheme": options.scheme, "scaled": options.scaled,
+        "missing": "casewise", "pooling": f"per {options.pooling}, pooled across brands",
         "scale": [config.scale_min, config.scale_max], "min_valid_n": config.min_valid_n,
         "significance_level": level, "nonpositive_weight_policy":
             config.nonpositive_weight_policy, "index_construct": config.index_construct,
-        "se_method": SE_METHOD, "pooling": "per industry, pooled across brands",
+        "bootstrap_resamples": options.n_boot, "seed": options.seed,
+        "invariance_permutations": options.permutations,
+        "se_method": (SE_BOOTSTRAP.format(n=options.n_boot, seed=options.seed)
+                      if options.n_boot and options.method == "pls" else SE_FIXED),
     }
     provenance = _provenance(store, year, taxonomy, config, measured, revenue)
     release_id = store.save_draft(year, settings=settings, provenance=provenance, fits=fits,
                                   scores=scores, issues=issues)
     return BuildSummary(year, release_id, ok, failed, issues, scores)
+
+
+def _children_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.set_index("code")[["index", "se"]]
+
+
+def _combine(children: dict, weights: pd.Series) -> np.ndarray | None:
+    """Draws of a weighted mean, resample by resample (None when a child has no draws)."""
+    if any(d is None for d in children.values()):
+        return None
+    w = weights / weights.sum()
+    return sum(float(w[c]) * d for c, d in children.items())
 
 
 def _fmt(x) -> str:
@@ -238,7 +442,7 @@ def _industry_value(rows: list[dict], code: str, config: IndexConfig) -> str:
 
 
 def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, float], year: int,
-                  level: float, issues: list[dict]) -> pd.DataFrame:
+                  level: float, issues: list[dict], draws_of: dict) -> pd.DataFrame:
     """Add sector rows (revenue-weighted industries) and nation rows (consumption weights)."""
     rows = []
     ind = scores[scores["level"] == "industry"]
@@ -265,11 +469,17 @@ def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, fl
             agg = aggregate(_children_frame(grp), weights, level=level)
             scores.loc[grp.index, "weight"] = grp["code"].map(agg["weights"]).to_numpy()
             scores.loc[grp.index, "weight_basis"] = basis
+            d = _combine({c: draws_of.get(("industry", c, construct)) for c in grp["code"]},
+                         agg["weights"])
+            draws_of[("sector", sector.code, construct)] = d
+            se, lo, hi = _stat(agg["index"], d, level, (agg["se"], agg["ci_low"],
+                                                         agg["ci_high"]))
             sector_rows.append({"level": "sector", "code": sector.code, "parent": "nation",
-                                "construct": construct, "index": agg["index"], "se": agg["se"],
-                                "ci_low": agg["ci_low"], "ci_high": agg["ci_high"],
+                                "construct": construct, "index": agg["index"], "se": se,
+                                "ci_low": lo, "ci_high": hi,
                                 "n": int(grp["n"].sum()), "weight": np.nan,
-                                "weight_basis": None, "publishable": True, "note": None})
+                                "weight_basis": None, "publishable": True, "note": None,
+                                "flags": None})
     sec = pd.DataFrame(sector_rows)
     cw = pd.Series(sector_weights, dtype=float)
     for construct, grp in sec.groupby("construct", sort=False):
@@ -283,11 +493,15 @@ def _aggregate_up(scores: pd.DataFrame, taxonomy, industry_revenue: dict[str, fl
         idx = sec.index[(sec["construct"] == construct)]
         sec.loc[idx, "weight"] = sec.loc[idx, "code"].map(agg["weights"]).to_numpy()
         sec.loc[idx, "weight_basis"] = f"consumption ({cw_version})"
+        d = _combine({c: draws_of.get(("sector", c, construct)) for c in grp["code"]},
+                     agg["weights"])
+        se, lo, hi = _stat(agg["index"], d, level, (agg["se"], agg["ci_low"], agg["ci_high"]))
         rows.append({"level": "nation", "code": "nation", "parent": None,
-                     "construct": construct, "index": agg["index"], "se": agg["se"],
-                     "ci_low": agg["ci_low"], "ci_high": agg["ci_high"],
+                     "construct": construct, "index": agg["index"], "se": se,
+                     "ci_low": lo, "ci_high": hi,
                      "n": int(grp["n"].sum()), "weight": np.nan, "weight_basis": None,
-                     "publishable": True, "note": None if len(grp) == len(cw) else
+                     "publishable": True, "flags": None,
+                     "note": None if len(grp) == len(cw) else
                      f"{len(grp)} of {len(cw)} sectors measured"})
     return pd.concat([scores, sec, pd.DataFrame(rows)], ignore_index=True)
 
@@ -315,6 +529,7 @@ def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: lis
     }
 
 
-def publish_year(store, year: int) -> int:
-    """Publish the year's draft; the published release never changes afterwards."""
-    return store.publish(year)
+def publish_year(store, year: int, *, by: str | None = None, embargo_until=None) -> int:
+    """Publish the year's draft (recording who published it and any embargo); the published
+    release never changes afterwards."""
+    return store.publish(year, by=by, embargo_until=embargo_until)

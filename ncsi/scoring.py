@@ -72,6 +72,11 @@ class IndexConfig:
     version: str | None = None
     #: scores are published (and banded) at this precision, so a printed 80.0 is never 79.96
     published_decimals: int = 1
+    #: the yearly release's estimation: method, pooling, bootstrap resamples, seed, permutations
+    release: tuple[tuple[str, object], ...] = ()
+
+    def release_option(self, key: str, default=None):
+        return dict(self.release).get(key, default)
 
     def __post_init__(self):
         problems = _config_problems(self)
@@ -94,6 +99,7 @@ class IndexConfig:
                         for b in raw["bands"]),
             version=None if raw.get("version") is None else str(raw["version"]),
             published_decimals=int(raw["published_decimals"]),
+            release=tuple(sorted(raw.get("release", {}).items())),
         )
 
 

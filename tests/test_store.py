@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,14 +18,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, inspect, text, update
+from sqlalchemy import MetaData, Table, delete, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 import ncsi.store.store as store_module
 from ncsi.errors import StoreError
 from ncsi.store import SCORE_COLUMNS, Store
-from ncsi.store.models import Base, Release, Revenue, Score
-from ncsi.store.store import _alembic_config, _head_revision
+from ncsi.store.models import TABLES, Base, Release, Revenue, Score
+from ncsi.store.store import _alembic_config, _canonical, _head_revision
 
 ITEMS = ["IMAG1", "IMAG2", "SAT1", "SAT2", "LOY1", "SAFE1"]
 
@@ -80,20 +82,27 @@ def add_wave(store, year=2024, responses=None, replace=False, survey_id="ncsi-fo
         replace=replace)
 
 
+INVARIANCE_FAILED = {"invariance": {"ok": False, "reason": "loadings differ across brands"}}
+
+
 def fake_scores(offset=0.0) -> pd.DataFrame:
     return pd.DataFrame([
         {"level": "brand", "code": "B1", "parent": "dairy", "construct": "SAT",
          "index": 71.5 + offset, "se": 1.2, "ci_low": 69.1, "ci_high": 73.9, "n": 300,
-         "weight": 0.6, "weight_basis": "revenue", "publishable": True, "note": None},
+         "weight": 0.6, "weight_basis": "revenue", "publishable": True, "note": None,
+         "flags": INVARIANCE_FAILED},
         {"level": "brand", "code": "B2", "parent": "dairy", "construct": "SAT",
          "index": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 12,
-         "weight": 0.4, "weight_basis": "revenue", "publishable": False, "note": "n < 50"},
+         "weight": 0.4, "weight_basis": "revenue", "publishable": False, "note": "n < 50",
+         "flags": None},
         {"level": "industry", "code": "dairy", "parent": "food", "construct": "SAT",
          "index": 70.0 + offset, "se": 0.9, "ci_low": 68.2, "ci_high": 71.8, "n": 312,
-         "weight": np.nan, "weight_basis": None, "publishable": True, "note": None},
+         "weight": np.nan, "weight_basis": None, "publishable": True, "note": None,
+         "flags": {"invariance": {"ok": True, "reason": None}}},
         {"level": "nation", "code": "CN", "parent": None, "construct": "SAT",
          "index": 69.0 + offset, "se": 0.5, "ci_low": 68.0, "ci_high": 70.0, "n": None,
-         "weight": np.nan, "weight_basis": "consumption", "publishable": True, "note": None},
+         "weight": np.nan, "weight_basis": "consumption", "publishable": True, "note": None,
+         "flags": None},
     ], columns=list(SCORE_COLUMNS))
 
 
@@ -403,9 +412,10 @@ def test_publish(store):
     assert len(rel["content_sha256"]) == 64
     assert store.verify_release(draft)
     assert store.release(2024, "draft") is None
+    assert rel["published_by"] is None and rel["embargo_until"] is None
     listing = store.releases()
     assert list(listing.columns) == ["id", "year", "status", "created_at", "published_at",
-                                     "content_sha256"]
+                                     "content_sha256", "published_by", "embargo_until"]
     assert listing["status"].tolist() == ["published"]
     before = store.snapshot()
     with pytest.raises(StoreError, match="already published"):
@@ -489,14 +499,336 @@ def test_published_scores_only_from_published_releases(store):
     assert store.published_scores(level="nation")["index"].tolist() == [69.0, 71.0]
 
 
+# --- migration 0002: flags, publisher, embargo --------------------------------------------------
+
+def test_flags_round_trip_and_are_optional(store):
+    first = save_draft(store)
+    got = store.release_scores(first)["flags"].tolist()
+    assert got == [INVARIANCE_FAILED, None, {"invariance": {"ok": True, "reason": None}}, None]
+    # stored as SQL NULL where absent (not the JSON text 'null')
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM scores WHERE flags IS NULL")).scalar() == 2
+    # a frame without the column: every row None
+    no_flags = fake_scores().drop(columns="flags")
+    second = store.save_draft(2024, settings={}, provenance={}, fits=[], scores=no_flags,
+                              issues=[])
+    assert store.release_scores(second)["flags"].tolist() == [None] * 4
+    # numpy values inside flags are stored as plain JSON; NaN (a missing cell) is None
+    odd = fake_scores()
+    odd["flags"] = [{"invariance": {"ok": np.bool_(False), "p": np.float64(0.01)}}, np.nan,
+                    {"k": (1, 2)}, pd.NA]
+    third = store.save_draft(2024, settings={}, provenance={}, fits=[], scores=odd, issues=[])
+    assert store.release_scores(third)["flags"].tolist() == [
+        {"invariance": {"ok": False, "p": 0.01}}, None, {"k": [1, 2]}, None]
+    published = store.publish(2024)
+    assert store.published_scores()["flags"].tolist() == store.release_scores(published)[
+        "flags"].tolist()
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("invariance failed", "flags must be a dict"),
+    (["invariance"], "flags must be a dict"),
+    ({"invariance": object()}, "cannot be stored as JSON"),
+])
+def test_bad_flags_are_refused_and_write_nothing(store, value, fragment):
+    save_draft(store)
+    before = store.snapshot()
+    bad = fake_scores()
+    bad["flags"] = [None, None, value, None]
+    with pytest.raises(StoreError, match=fragment) as err:
+        store.save_draft(2024, settings={}, provenance={}, fits=[], scores=bad, issues=[])
+    assert "scores row 2" in str(err.value) and "code dairy" in str(err.value)
+    assert err.value.message_zh
+    assert store.snapshot() == before
+
+
+def test_publish_records_publisher_and_embargo(store):
+    save_draft(store, 2023)
+    save_draft(store, 2024)
+    before = store.snapshot()
+    beijing = timezone(timedelta(hours=8))
+    with pytest.raises(StoreError, match="has no time zone.*give a timezone") as err:
+        store.publish(2024, embargo_until=datetime(2099, 3, 15, 9, 0))
+    assert "2099-03-15T09:00:00" in str(err.value) and "时区" in err.value.message_zh
+    with pytest.raises(StoreError, match="is not a date and time"):
+        store.publish(2024, embargo_until="2099-03-15")
+    with pytest.raises(StoreError, match="not in the future") as err:
+        store.publish(2024, embargo_until=datetime(2020, 1, 1, tzinfo=beijing))
+    assert err.value.message_zh
+    with pytest.raises(StoreError, match="publisher"):
+        store.publish(2024, by=42)
+    assert store.snapshot() == before  # nothing published by a refused call
+
+    embargo = datetime(2099, 3, 15, 9, 0, tzinfo=beijing)
+    rid = store.publish(2024, by="  editor-li ", embargo_until=embargo)
+    rel = store.release(2024)
+    assert rel["id"] == rid and rel["published_by"] == "editor-li"
+    assert rel["embargo_until"] == embargo  # the same instant ...
+    assert rel["embargo_until"].tzinfo == timezone.utc  # ... stored and returned as UTC
+    assert rel["embargo_until"].hour == 1
+    store.publish(2023, by="", embargo_until=pd.Timestamp("2099-01-01T00:00Z"))
+    listing = store.releases().set_index("year")
+    assert listing.loc[2024, "published_by"] == "editor-li"
+    assert pd.isna(listing.loc[2023, "published_by"])  # an empty name is no name
+    assert listing.loc[2024, "embargo_until"] == pd.Timestamp("2099-03-15T01:00Z")
+    assert listing.loc[2023, "embargo_until"] == pd.Timestamp("2099-01-01T00:00Z")
+    with sqlite3.connect(store.url.database) as raw:  # UTC in the file too
+        assert raw.execute("SELECT embargo_until FROM releases WHERE id = ?",
+                           (rid,)).fetchone()[0].startswith("2099-03-15 01:00:00")
+
+
+def test_content_hash_covers_flags_not_publisher_or_embargo(tmp_path):
+    def published_hash(name, scores, **publish):
+        s = Store(f"sqlite:///{tmp_path / name}")
+        s.upgrade()
+        s.save_draft(2024, settings={"a": 1}, provenance={"p": 2}, fits=fake_fits(),
+                     scores=scores, issues=[])
+        rid = s.publish(2024, **publish)
+        assert s.verify_release(rid)
+        digest = s.release(2024)["content_sha256"]
+        s.close()
+        return digest
+
+    base = published_hash("a.db", fake_scores())
+    later = datetime.now(timezone.utc) + timedelta(days=30)
+    assert published_hash("b.db", fake_scores(), by="someone", embargo_until=later) == base
+    other_flags = fake_scores()
+    other_flags.at[1, "flags"] = {"invariance": {"ok": False, "reason": "x"}}
+    assert published_hash("c.db", other_flags) != base
+    # rows without flags hash as before migration 0002: no "flags" key at all
+    no_flags = fake_scores()
+    no_flags["flags"] = None
+    assert published_hash("d.db", no_flags) == published_hash(
+        "e.db", fake_scores().drop(columns="flags"))
+
+
+def assert_published_rows_refused(store, release_id):
+    """Raw SQL through the engine (no Store method): every UPDATE/DELETE of the published
+    release's row, its scores (flags included) and its fits fails in the database."""
+    json_param = "CAST(:v AS JSON)" if store.engine.dialect.name == "postgresql" else ":v"
+    flags = json.dumps({"invariance": {"ok": True}})
+    statements = [
+        ("UPDATE releases SET status = 'draft' WHERE id = :id", {}),
+        ("UPDATE releases SET published_by = 'mallory' WHERE id = :id", {}),
+        ("UPDATE releases SET embargo_until = NULL WHERE id = :id", {}),
+        ("UPDATE releases SET embargo_until = :v WHERE id = :id",
+         {"v": datetime(2001, 1, 1, tzinfo=timezone.utc)}),
+        ("UPDATE releases SET content_sha256 = 'x' WHERE id = :id", {}),
+        ("DELETE FROM releases WHERE id = :id", {}),
+        (f"UPDATE scores SET flags = {json_param} WHERE release_id = :id", {"v": flags}),
+        ("UPDATE scores SET flags = NULL WHERE release_id = :id", {}),
+        ("UPDATE scores SET \"index\" = 99.0 WHERE release_id = :id", {}),
+        ("DELETE FROM scores WHERE release_id = :id", {}),
+        ("UPDATE model_fits SET message = 'x' WHERE release_id = :id", {}),
+        ("DELETE FROM model_fits WHERE release_id = :id", {}),
+        (f"INSERT INTO scores (release_id, level, code, construct, publishable, flags) "
+         f"VALUES (:id, 'brand', 'X', 'SAT', TRUE, {json_param})", {"v": flags}),
+    ]
+    with store.engine.connect() as conn:
+        counts = [conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE release_id = :id"),
+                               {"id": release_id}).scalar() for t in ("scores", "model_fits")]
+    assert min(counts) > 0  # the statements would change rows if allowed
+    before = store.snapshot()
+    for sql, params in statements:
+        with pytest.raises(IntegrityError, match="published releases never change"):
+            with store.engine.begin() as conn:
+                conn.execute(text(sql), {"id": release_id, **params})
+    assert store.snapshot() == before
+
+
+def test_published_release_flags_publisher_embargo_immutable_in_the_database(store, tmp_path):
+    save_draft(store)
+    release_id = store.publish(2024, by="editor",
+                               embargo_until=datetime.now(timezone.utc) + timedelta(days=1))
+    assert_published_rows_refused(store, release_id)
+    assert store.verify_release(release_id)
+    with sqlite3.connect(tmp_path / "ncsi.db") as raw:  # the plain driver, too
+        for sql in ("UPDATE releases SET published_by = 'x' WHERE id = ?",
+                    "UPDATE releases SET embargo_until = NULL WHERE id = ?",
+                    "UPDATE scores SET flags = '{}' WHERE release_id = ?",
+                    "UPDATE scores SET flags = NULL WHERE release_id = ?"):
+            with pytest.raises(sqlite3.IntegrityError, match="published releases never change"):
+                raw.execute(sql, (release_id,))
+    # the draft of another year stays editable
+    draft = save_draft(store, 2025)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE scores SET flags = NULL WHERE release_id = :id"), {"id": draft})
+
+
+# --- upgrading a database written at 0001 -------------------------------------------------------
+
+def migrate(store, direction, revision):
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, direction)(cfg, revision)
+    store._schema_ok = False
+
+
+def _reflect(conn):
+    metadata = MetaData()
+    return {name: Table(name, metadata, autoload_with=conn) for name in TABLES}
+
+
+def _rows(conn, tables):
+    return {name: [tuple(r) for r in conn.execute(
+        select(t).order_by(*t.primary_key.columns))] for name, t in tables.items()}
+
+
+SCORES_0001 = ("level", "code", "parent", "construct", "index", "se", "ci_low", "ci_high", "n",
+               "weight", "weight_basis", "publishable", "note")
+
+
+def _content_sha256_0001(conn, tables, release_id):
+    """The content hash as the code of schema 0001 computed it (no flags column)."""
+    from ncsi.store import FIT_KEYS
+    r, f, s = tables["releases"], tables["model_fits"], tables["scores"]
+    rel = conn.execute(select(r.c.year, r.c.settings, r.c.provenance, r.c.issues)
+                       .where(r.c.id == release_id)).one()
+    fits = conn.execute(select(*(f.c[k] for k in FIT_KEYS)).where(f.c.release_id == release_id))
+    scores = conn.execute(select(*(s.c[k] for k in SCORES_0001))
+                          .where(s.c.release_id == release_id))
+    document = {"year": rel.year, "settings": rel.settings, "provenance": rel.provenance,
+                "issues": rel.issues,
+                "fits": sorted(_canonical(dict(zip(FIT_KEYS, row))) for row in fits),
+                "scores": sorted(_canonical(dict(zip(SCORES_0001, row))) for row in scores)}
+    return hashlib.sha256(_canonical(document).encode("utf-8")).hexdigest()
+
+
+def _fill_at_0001(store) -> dict[str, int]:
+    """One of everything, written with plain SQL on the 0001 schema (as the code of that time
+    did): a published 2023 release and a 2024 draft, each with fits and scores."""
+    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    score_rows = fake_scores().drop(columns="flags").astype(object)
+    score_rows = score_rows.where(score_rows.notna(), None).to_dict(orient="records")
+    fits = [{k: (bool(v) if isinstance(v, np.bool_) else int(v) if isinstance(v, np.integer)
+                 else v) for k, v in fit.items()} for fit in fake_fits()]
+    fits[0]["result"] = {"r2": {"SAT": 0.61, "LOY": None}, "paths": [0.1, 0.2]}
+    ids = {}
+    with store.engine.begin() as conn:
+        t = _reflect(conn)
+        assert "flags" not in t["scores"].c and "published_by" not in t["releases"].c
+        conn.execute(t["surveys"].insert(), [dict(
+            id="ncsi-food", version="1", sector="food", title_zh="食品", title_en="Food",
+            definition="id: ncsi-food\n", sha256="e" * 64, registered_at=now)])
+        conn.execute(t["brands"].insert(), [
+            dict(code="B1", industry="dairy", name_zh="一", name_en="One", is_demo=True,
+                 registered_at=now),
+            dict(code="B2", industry="dairy", name_zh="二", name_en=None, is_demo=False,
+                 registered_at=now)])
+        conn.execute(t["revenues"].insert(), [dict(year=2023, brand="B1", revenue=10.5,
+                                                   source="rev.csv")])
+        wave = conn.execute(t["waves"].insert().values(
+            survey_id="ncsi-food", survey_version="1", year=2023, source_file="f.csv",
+            source_sha256="f" * 64, n_rows=2, n_valid=1, report={"n": 2},
+            ingested_at=now)).inserted_primary_key[0]
+        conn.execute(t["responses"].insert(), [
+            dict(wave_id=wave, respondent_id="R1", industry="dairy", brand="B1", region="north",
+                 gender="f", age=30, weight=1.0, duration_sec=300.0, status="valid",
+                 items={"SAT1": 7.0, "SAT2": None}),
+            dict(wave_id=wave, respondent_id="R2", industry="dairy", brand="B2", region=None,
+                 gender=None, age=None, weight=2.0, duration_sec=None, status="speeder",
+                 items={"SAT1": 98.0, "SAT2": 3.0})])
+        for year in (2023, 2024):
+            rid = conn.execute(t["releases"].insert().values(
+                year=year, status="draft", created_at=now, settings={"scheme": "path"},
+                provenance={"git": "abc", "year": year}, issues=[{"kind": "note"}],
+            )).inserted_primary_key[0]
+            conn.execute(t["model_fits"].insert(), [dict(fit, release_id=rid) for fit in fits])
+            conn.execute(t["scores"].insert(), [dict(r, release_id=rid) for r in score_rows])
+            ids[year] = rid
+        digest = _content_sha256_0001(conn, t, ids[2023])
+        conn.execute(t["releases"].update().where(t["releases"].c.id == ids[2023]).values(
+            status="published", published_at=now, content_sha256=digest))
+    return ids
+
+
+def check_upgrade_from_0001(store):
+    """Create the schema at 0001 with data, upgrade to head: every row and value is kept, the
+    new columns are NULL, old content hashes still verify and the triggers still hold."""
+    migrate(store, "upgrade", "0001")
+    ids = _fill_at_0001(store)
+    with store.engine.connect() as conn:
+        before = _rows(conn, _reflect(conn))
+    store.upgrade()
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == ("0002",)
+        tables = _reflect(conn)
+        after = _rows(conn, tables)
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    new_columns = {"releases": ["published_by", "embargo_until"], "scores": ["flags"]}
+    for name in TABLES:
+        names = [c.name for c in tables[name].c]
+        added = new_columns.get(name, [])
+        assert names[len(names) - len(added):] == added  # added at the end ...
+        kept = len(names) - len(added)
+        assert [row[:kept] for row in after[name]] == before[name], name  # ... the rest kept
+        assert all(v is None for row in after[name] for v in row[kept:]), name
+    assert before["responses"] and before["scores"] and before["model_fits"]
+    # the Store reads the old data; the old hash of the published release still verifies
+    assert store.verify_release(ids[2023])
+    rel = store.release(2023)
+    assert rel["published_by"] is None and rel["embargo_until"] is None
+    scores = store.release_scores(ids[2023])
+    assert scores["flags"].tolist() == [None] * 4
+    pd.testing.assert_frame_equal(scores.drop(columns="flags"),
+                                  fake_scores().drop(columns="flags"), check_dtype=False)
+    assert len(store.responses(2023, valid_only=False)) == 2
+    # the triggers of 0001 still refuse every change to the published release
+    assert_published_rows_refused(store, ids[2023])
+    # and the draft written at 0001 can be published with the new fields
+    rid = store.publish(2024, by="editor")
+    assert rid == ids[2024] and store.verify_release(rid)
+    assert store.release(2024)["published_by"] == "editor"
+    assert_published_rows_refused(store, rid)
+
+
+def test_upgrade_from_0001_keeps_data_and_triggers(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    check_upgrade_from_0001(store)
+    with store.engine.connect() as conn:
+        triggers = conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+    assert len(triggers) == 8
+    store.close()
+
+
+def test_downgrade_0002_to_0001_keeps_the_rest(store):
+    """A downgrade drops the new columns (their values are lost, as in any downgrade) and keeps
+    every other value and the triggers."""
+    store.save_draft(2023, settings={}, provenance={}, fits=fake_fits(),
+                     scores=fake_scores().drop(columns="flags"), issues=[])
+    rid = store.publish(2023, by="editor")
+    with store.engine.connect() as conn:
+        before = _rows(conn, _reflect(conn))
+    migrate(store, "downgrade", "0001")
+    with store.engine.connect() as conn:
+        tables = _reflect(conn)
+        after = _rows(conn, tables)
+        triggers = conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+    assert "flags" not in tables["scores"].c and "embargo_until" not in tables["releases"].c
+    assert [row[:-1] for row in before["scores"]] == after["scores"]
+    assert [row[:-2] for row in before["releases"]] == after["releases"]
+    assert len(triggers) == 8
+    with pytest.raises(IntegrityError, match="published releases never change"):
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM scores WHERE release_id = :id"), {"id": rid})
+    store.upgrade()
+    assert store.verify_release(rid) and store.release(2023)["published_by"] is None
+
+
 # --- PostgreSQL (only when a disposable database is given) --------------------------------------
 
-@pytest.mark.skipif(not __import__("os").environ.get("NCSI_TEST_POSTGRES_URL"),
-                    reason="set NCSI_TEST_POSTGRES_URL to a disposable PostgreSQL database")
-def test_postgresql_schema_round_trip_and_immutability(tmp_path):
-    import os
+POSTGRES_URL = os.environ.get("NCSI_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(
+    not POSTGRES_URL, reason="set NCSI_TEST_POSTGRES_URL to a disposable PostgreSQL database")
 
-    store = Store(os.environ["NCSI_TEST_POSTGRES_URL"])
+
+@needs_postgres
+def test_postgresql_schema_round_trip_and_immutability(tmp_path):
+    store = Store(POSTGRES_URL)
     cfg = _alembic_config()
     with store.engine.begin() as conn:  # start from an empty database
         cfg.attributes["connection"] = conn
@@ -537,8 +869,30 @@ def test_postgresql_schema_round_trip_and_immutability(tmp_path):
                 with store.engine.begin() as conn:
                     conn.execute(statement)
         assert store.snapshot() == before
+        # migration 0002: flags, publisher and embargo round-trip; the triggers cover them
+        scores = fake_scores()
+        save_draft(store, 2025)
+        embargo = datetime(2099, 3, 15, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+        rid_2025 = store.publish(2025, by="王 editor", embargo_until=embargo)
+        rel = store.release(2025)
+        assert rel["published_by"] == "王 editor" and rel["embargo_until"] == embargo
+        assert rel["embargo_until"].utcoffset() == timedelta(0)
+        assert store.release_scores(rid_2025)["flags"].tolist() == scores["flags"].tolist()
+        assert_published_rows_refused(store, rid_2025)
+        assert store.verify_release(rid_2025)
     finally:
         with store.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "base")
+        store.close()
+
+
+@needs_postgres
+def test_postgresql_upgrade_from_0001_keeps_data_and_triggers():
+    store = Store(POSTGRES_URL)
+    migrate(store, "downgrade", "base")
+    try:
+        check_upgrade_from_0001(store)
+    finally:
+        migrate(store, "downgrade", "base")
         store.close()

@@ -3,8 +3,20 @@
     from ncsi.store import Store
     store = Store()          # ncsi.config.database_url() unless a URL is given
     store.upgrade()          # alembic upgrade head (idempotent, cheap at head)
+
+``ncsi.store.review`` (``describe_release``, ``diff_draft``) reads releases, drafts included, for
+``ncsi release show`` and ``ncsi release diff``.
 """
 
-from .store import FIT_KEYS, RESPONSE_COLUMNS, SCORE_COLUMNS, Store, make_engine
+from .store import (
+    FIT_KEYS,
+    RELEASE_COLUMNS,
+    RESPONSE_COLUMNS,
+    SCORE_COLUMNS,
+    SCORE_OPTIONAL,
+    Store,
+    make_engine,
+)
 
-__all__ = ["Store", "make_engine", "RESPONSE_COLUMNS", "SCORE_COLUMNS", "FIT_KEYS"]
+__all__ = ["Store", "make_engine", "RESPONSE_COLUMNS", "SCORE_COLUMNS", "SCORE_OPTIONAL",
+           "RELEASE_COLUMNS", "FIT_KEYS"]

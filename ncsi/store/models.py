@@ -7,7 +7,9 @@ no dialect-specific types; JSON columns use :class:`sqlalchemy.JSON`.
 
 Published releases are immutable; besides the checks in :mod:`ncsi.store.store`, the first
 migration installs database triggers that refuse UPDATE/DELETE of a published release and of its
-``model_fits`` and ``scores`` rows (triggers are not part of this metadata).
+``model_fits`` and ``scores`` rows (triggers are not part of this metadata). They are row triggers
+on the whole row, so they also cover the columns added later (migration 0002: ``scores.flags``,
+``releases.published_by``, ``releases.embargo_until``).
 """
 
 from __future__ import annotations
@@ -162,6 +164,9 @@ class Release(Base):
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     issues: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     content_sha256: Mapped[str | None] = mapped_column(String, nullable=True)
+    # migration 0002: who published it, and when it may first be shown (UTC; None: at once)
+    published_by: Mapped[str | None] = mapped_column(String, nullable=True)
+    embargo_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ModelFit(Base):
@@ -210,6 +215,9 @@ class Score(Base):
     weight_basis: Mapped[str | None] = mapped_column(String, nullable=True)
     publishable: Mapped[bool] = mapped_column(Boolean, nullable=False)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # migration 0002: per-row check results, e.g. {"invariance": {"ok": false, "reason": "..."}};
+    # None is stored as SQL NULL (not JSON 'null')
+    flags: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 TABLES = ("surveys", "brands", "revenues", "waves", "responses", "releases", "model_fits",

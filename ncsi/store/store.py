@@ -7,7 +7,11 @@ raises :class:`~ncsi.errors.StoreError` otherwise.
 Immutability of published releases is enforced twice: the methods below refuse any change to a
 published year (a bilingual ``StoreError``), and the database itself refuses UPDATE/DELETE of a
 published ``releases`` row and INSERT/UPDATE/DELETE of its ``model_fits``/``scores`` rows
-(triggers installed by migration 0001).
+(triggers installed by migration 0001; they cover the columns migration 0002 added too).
+
+A published release records who published it (``published_by``) and may carry an embargo
+(``embargo_until``, UTC): the store keeps and returns it; the query layer (:mod:`ncsi.query`)
+hides the release until then. Score rows may carry ``flags`` (a dict per row, or None).
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    Text,
+    cast,
     create_engine,
     delete,
     event,
     insert,
     inspect,
-    Text,
-    cast,
     select,
     update,
 )
@@ -66,7 +70,11 @@ ALEMBIC_INI = MIGRATIONS_DIR / "alembic.ini"
 RESPONSE_COLUMNS = ("respondent_id", "industry", "brand", "region", "gender", "age", "weight",
                     "duration_sec", "status")
 SCORE_COLUMNS = ("level", "code", "parent", "construct", "index", "se", "ci_low", "ci_high", "n",
-                 "weight", "weight_basis", "publishable", "note")
+                 "weight", "weight_basis", "publishable", "note", "flags")
+#: Score columns save_draft accepts but does not require (absent: None on every row).
+SCORE_OPTIONAL = ("flags",)
+RELEASE_COLUMNS = ("id", "year", "status", "created_at", "published_at", "content_sha256",
+                   "published_by", "embargo_until")
 FIT_KEYS = ("industry", "survey_id", "model_name", "model_sha256", "status", "message", "n",
             "converged", "iterations", "settings", "result")
 BRAND_COLUMNS = ("brand", "industry", "name_zh", "name_en")
@@ -164,6 +172,27 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _aware_utc(value: Any, what: str, example: str) -> datetime | None:
+    """``value`` (a datetime with a time zone, or None) converted to UTC; a naive datetime or
+    anything else is a StoreError saying to give a time zone. SQLite keeps no zone, so every
+    time is written as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        raise StoreError(
+            f"{what} '{value}' is not a date and time; give one with a time zone, e.g. {example}",
+            message_zh=f"{what} '{value}' 不是日期时间；请给出带时区的时间，例如 {example}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StoreError(
+            f"{what} {value.isoformat()} has no time zone, so it is ambiguous; give a timezone, "
+            f"e.g. {example}",
+            message_zh=f"{what} {value.isoformat()} 没有时区，含义不明确；"
+                       f"请给出时区，例如 {example}")
+    return value.astimezone(timezone.utc)
+
+
 def _whole_number(value: Any, where: str, key: str) -> int | None:
     """``value`` as an int (None when missing); anything else is a StoreError naming it."""
     if _missing(value):
@@ -215,7 +244,8 @@ def _jsonable(value: Any, where: str = "value") -> Any:
     raise StoreError(
         f"{where}: a {type(value).__name__} cannot be stored as JSON; convert it to numbers, "
         f"strings, lists or dicts first",
-        message_zh=f"{where}：{type(value).__name__} 类型无法保存为 JSON；请先转换为数字、字符串、列表或字典")
+        message_zh=f"{where}：{type(value).__name__} 类型无法保存为 JSON；"
+                   f"请先转换为数字、字符串、列表或字典")
 
 
 def _canonical(value: Any) -> str:
@@ -352,8 +382,8 @@ class Store:
                 f"store {self._where()} is at schema revision {', '.join(unknown)}, which this "
                 f"version of NCSI does not know; upgrade NCSI (the database was written by a "
                 f"newer version)",
-                message_zh=f"数据库 {self._where()} 的结构版本 {', '.join(unknown)} 不为本版 NCSI 所知；"
-                           f"请升级 NCSI（该数据库由更新的版本写入）")
+                message_zh=f"数据库 {self._where()} 的结构版本 {', '.join(unknown)} "
+                           f"不为本版 NCSI 所知；请升级 NCSI（该数据库由更新的版本写入）")
 
     def _ensure_schema(self) -> None:
         if self._schema_ok:
@@ -435,7 +465,8 @@ class Store:
             raise StoreError(
                 f"survey {q.id} version {q.version}: cannot read {path} ({exc.strerror or exc}); "
                 f"check that the questionnaire file exists",
-                message_zh=f"问卷 {q.id} 版本 {q.version}：无法读取 {path}；请检查问卷文件是否存在") from exc
+                message_zh=f"问卷 {q.id} 版本 {q.version}：无法读取 {path}；"
+                           f"请检查问卷文件是否存在") from exc
         what = f"registering survey {q.id} version {q.version}"
         with self._transaction(what) as session:
             existing = session.get(Survey, (q.id, q.version))
@@ -446,8 +477,8 @@ class Store:
                     f"survey {q.id} version {q.version} is already registered with different "
                     f"content (sha256 {existing.sha256[:12]}…, now {q.sha256[:12]}… in {path}); "
                     f"a registered questionnaire never changes — bump 'version' in {path}",
-                    message_zh=f"问卷 {q.id} 版本 {q.version} 已以不同内容登记；已登记的问卷不可更改——"
-                               f"请在 {path} 中提高 version（版本号）")
+                    message_zh=f"问卷 {q.id} 版本 {q.version} 已以不同内容登记；"
+                               f"已登记的问卷不可更改——请在 {path} 中提高 version（版本号）")
             session.add(Survey(
                 id=q.id, version=q.version, sector=q.sector,
                 title_zh=getattr(q, "title_zh", None), title_en=getattr(q, "title_en", None),
@@ -502,13 +533,16 @@ class Store:
                     where, "brand",
                     f"brand '{code}' appears again (first at {_row_name(first_row[code])}); "
                     f"keep one row per brand",
-                    f"品牌 '{code}' 重复出现（首次在第 {first_row[code] + 2} 行）；每个品牌只保留一行")
+                    f"品牌 '{code}' 重复出现（首次在第 {first_row[code] + 2} 行）；"
+                    f"每个品牌只保留一行")
             first_row[code] = pos
             is_demo = False if _missing(demo_raw[pos]) else _to_bool(demo_raw[pos])
             if is_demo is None:
                 raise _row_error(where, "is_demo",
-                                 f"is_demo '{demo_raw[pos]}' is not true/false; write true or false",
-                                 f"is_demo 值 '{demo_raw[pos]}' 不是 true/false；请填写 true 或 false")
+                                 f"is_demo '{demo_raw[pos]}' is not true/false; "
+                                 f"write true or false",
+                                 f"is_demo 值 '{demo_raw[pos]}' 不是 true/false；"
+                                 f"请填写 true 或 false")
             rows.append({"code": code, "industry": industry, "name_zh": names_zh[pos],
                          "name_en": names_en[pos], "is_demo": is_demo})
         with self._transaction(f"loading brands from {source}") as session:
@@ -540,15 +574,16 @@ class Store:
             if revenue[pos] < 0:
                 raise _row_error(where, "revenue",
                                  f"revenue {revenue[pos]} of brand '{brand}' is negative; "
-                                 f"correct it", f"品牌 '{brand}' 的营业收入 {revenue[pos]} 为负数；请更正")
+                                 f"correct it",
+                                 f"品牌 '{brand}' 的营业收入 {revenue[pos]} 为负数；请更正")
             key = (years[pos], brand)
             if key in first_row:
                 raise _row_error(
                     where, "brand",
                     f"brand '{brand}' has a second revenue for {years[pos]} (first at "
                     f"{_row_name(first_row[key])}); keep one row per brand and year",
-                    f"品牌 '{brand}' 在 {years[pos]} 年有重复的营业收入（首次在第 {first_row[key] + 2} 行）；"
-                    f"每个品牌每年只保留一行")
+                    f"品牌 '{brand}' 在 {years[pos]} 年有重复的营业收入"
+                    f"（首次在第 {first_row[key] + 2} 行）；每个品牌每年只保留一行")
             first_row[key] = pos
             rows.append({"year": years[pos], "brand": brand, "revenue": revenue[pos],
                          "source": str(source)})
@@ -718,7 +753,11 @@ class Store:
     def save_draft(self, year: int, *, settings: dict, provenance: dict, fits: list[dict],
                    scores: pd.DataFrame, issues: list[dict]) -> int:
         """Store the draft release of ``year`` (replacing an existing draft) in ONE transaction;
-        refused when ``year`` is already published. Returns the new release id."""
+        refused when ``year`` is already published. Returns the new release id.
+
+        ``scores`` has the SCORE_COLUMNS; ``flags`` may be left out (None on every row), else it
+        holds a dict (JSON-serializable, e.g. ``{"invariance": {"ok": False, "reason": "..."}}``)
+        or None per row."""
         year = int(year)
         fit_rows = [_fit_params(fit, i) for i, fit in enumerate(fits)]
         score_rows = _score_params(scores)
@@ -746,9 +785,31 @@ class Store:
                                 [dict(r, release_id=release_id) for r in score_rows])
         return release_id
 
-    def publish(self, year: int) -> int:
-        """Publish the draft of ``year``: sets published_at and content_sha256. Returns its id."""
+    def publish(self, year: int, *, by: str | None = None,
+                embargo_until: datetime | None = None) -> int:
+        """Publish the draft of ``year``: sets published_at and content_sha256, and records who
+        published it (``by``) and the embargo (``embargo_until``: a datetime with a time zone,
+        stored as UTC; the query layer shows the release only from then on; a time without a
+        zone, or one not in the future, is refused). ``by`` is stripped; empty means unknown.
+        Returns its id.
+
+        The content hash covers the release's content (year, settings, provenance, issues, fits,
+        scores with their flags), not who published it or when: those are recorded beside it in
+        the same row, which the database keeps unchanged like the content."""
         year = int(year)
+        embargo = _aware_utc(embargo_until, "the embargo time", "2026-03-15T09:00+08:00")
+        if embargo is not None and embargo <= _now():
+            raise StoreError(
+                f"the embargo time {embargo.isoformat()} of the {year} release is not in the "
+                f"future; give a later time, or publish without an embargo",
+                message_zh=f"{year} 年版本的禁发时间 {embargo.isoformat()} 不在将来；"
+                           f"请给出更晚的时间，或不设禁发时间直接发布")
+        if by is not None:
+            if not isinstance(by, str):
+                raise StoreError(
+                    f"publisher '{by}' is not a name; give the publisher as text",
+                    message_zh=f"发布人 '{by}' 不是名字；请以文本给出发布人")
+            by = by.strip() or None
         with self._transaction(f"publishing the {year} release") as session:
             if self._published_id(session, year) is not None:
                 raise _published_error(year, "it is already published")
@@ -758,32 +819,37 @@ class Store:
                 raise StoreError(
                     f"there is no draft release for {year} to publish; run `ncsi build --year "
                     f"{year}` first",
-                    message_zh=f"{year} 年没有可发布的草稿版本；请先运行 `ncsi build --year {year}`")
+                    message_zh=f"{year} 年没有可发布的草稿版本；"
+                               f"请先运行 `ncsi build --year {year}`")
             digest = _content_sha256(session, draft)
             session.execute(update(Release).where(Release.id == draft, Release.status == "draft")
                             .values(status="published", published_at=_now(),
-                                    content_sha256=digest))
+                                    content_sha256=digest, published_by=by,
+                                    embargo_until=embargo))
         return draft
 
     def releases(self) -> pd.DataFrame:
-        """Columns id, year, status, created_at, published_at, content_sha256 (by year, id)."""
-        cols = ("id", "year", "status", "created_at", "published_at", "content_sha256")
+        """Every release, drafts included: columns id, year, status, created_at, published_at,
+        content_sha256, published_by, embargo_until (times UTC; by year, id)."""
+        cols = RELEASE_COLUMNS
         with self._reading() as session:
             rows = session.execute(select(*(getattr(Release, c) for c in cols))
                                    .order_by(Release.year, Release.id)).all()
         return _frame(dict(zip(cols, _columns(rows, len(cols)))),
                       {"id": "intreq", "year": "intreq", "status": "str",
                        "created_at": "datetime", "published_at": "datetime",
-                       "content_sha256": "str"})
+                       "content_sha256": "str", "published_by": "str",
+                       "embargo_until": "datetime"})
 
     def release(self, year: int, status: str = "published") -> dict | None:
         """The release row of ``year`` with ``status`` as a dict (id, year, status, created_at,
-        published_at, settings, provenance, issues, content_sha256), or None."""
+        published_at, settings, provenance, issues, content_sha256, published_by,
+        embargo_until; times UTC), or None."""
         if status not in ("draft", "published"):
             raise StoreError(f"release status '{status}' is not 'draft' or 'published'",
                              message_zh=f"版本状态 '{status}' 不是 'draft' 或 'published'")
         cols = ("id", "year", "status", "created_at", "published_at", "settings", "provenance",
-                "issues", "content_sha256")
+                "issues", "content_sha256", "published_by", "embargo_until")
         with self._reading() as session:
             row = session.execute(select(*(getattr(Release, c) for c in cols))
                                   .where(Release.year == int(year), Release.status == status)
@@ -793,6 +859,7 @@ class Store:
         out = dict(zip(cols, row))
         out["created_at"] = _utc(out["created_at"])
         out["published_at"] = _utc(out["published_at"])
+        out["embargo_until"] = _utc(out["embargo_until"])
         return out
 
     def release_scores(self, release_id: int) -> pd.DataFrame:
@@ -932,7 +999,8 @@ def _require_columns(df: pd.DataFrame, required: tuple[str, ...], source: str,
         raise StoreError(
             f"{source}: the {kind} data lacks column(s) {', '.join(missing)}; it needs "
             f"{', '.join(required)}",
-            message_zh=f"{source}：{kind} 数据缺少列 {', '.join(missing)}；需要 {', '.join(required)}")
+            message_zh=f"{source}：{kind} 数据缺少列 {', '.join(missing)}；"
+                       f"需要 {', '.join(required)}")
 
 
 def _numeric(series: pd.Series, source: str, column: str) -> np.ndarray:
@@ -1083,7 +1151,8 @@ def _fit_params(fit: Mapping[str, Any], i: int) -> dict[str, Any]:
 def _score_params(scores: pd.DataFrame) -> list[dict[str, Any]]:
     if len(scores) == 0:
         return []
-    _require_columns(scores, SCORE_COLUMNS, "scores", "scores")
+    _require_columns(scores, tuple(c for c in SCORE_COLUMNS if c not in SCORE_OPTIONAL),
+                     "scores", "scores")
     scores = scores.reset_index(drop=True)
     n = len(scores)
     text = {c: [_text(v) for v in scores[c].tolist()]
@@ -1096,7 +1165,8 @@ def _score_params(scores: pd.DataFrame) -> list[dict[str, Any]]:
     for pos in range(n):
         if text["level"][pos] not in SCORE_LEVELS:
             raise StoreError(f"{where(pos)}: level must be one of {', '.join(SCORE_LEVELS)}",
-                             message_zh=f"{where(pos)}：level 必须是 {', '.join(SCORE_LEVELS)} 之一")
+                             message_zh=f"{where(pos)}：level 必须是 "
+                                        f"{', '.join(SCORE_LEVELS)} 之一")
         for column in ("code", "construct"):
             if not text[column][pos]:
                 raise StoreError(f"{where(pos)}: {column} is empty",
@@ -1110,7 +1180,8 @@ def _score_params(scores: pd.DataFrame) -> list[dict[str, Any]]:
             pos = int(np.flatnonzero(bad)[0])
             raise StoreError(f"{where(pos)}: {column} '{scores[column].iloc[pos]}' is not a "
                              f"finite number",
-                             message_zh=f"{where(pos)}：{column} '{scores[column].iloc[pos]}' 不是有效数字")
+                             message_zh=f"{where(pos)}：{column} "
+                                        f"'{scores[column].iloc[pos]}' 不是有效数字")
         floats[column] = _nullable_list(array)
     ns = [_whole_number(value, where(pos), "n")
           for pos, value in enumerate(scores["n"].tolist())]
@@ -1121,12 +1192,25 @@ def _score_params(scores: pd.DataFrame) -> list[dict[str, Any]]:
             raise StoreError(f"{where(pos)}: publishable '{value}' is not true or false",
                              message_zh=f"{where(pos)}：publishable '{value}' 不是 true 或 false")
         publishable.append(flag)
+    flags: list[dict[str, Any] | None] = [None] * n
+    if "flags" in scores.columns:
+        for pos, value in enumerate(scores["flags"].tolist()):
+            if _missing(value):
+                continue
+            if not isinstance(value, Mapping):
+                raise StoreError(
+                    f"{where(pos)}: flags must be a dict such as "
+                    f"{{'invariance': {{'ok': False, 'reason': '...'}}}} or empty (None), not a "
+                    f"{type(value).__name__}; convert it before saving the draft",
+                    message_zh=f"{where(pos)}：flags 必须是字典或留空（None），不能是 "
+                               f"{type(value).__name__}；请先转换再保存草稿")
+            flags[pos] = _jsonable(value, f"{where(pos)}.flags")
     return [
         {"level": text["level"][i], "code": text["code"][i], "parent": text["parent"][i],
          "construct": text["construct"][i], "index": floats["index"][i], "se": floats["se"][i],
          "ci_low": floats["ci_low"][i], "ci_high": floats["ci_high"][i], "n": ns[i],
          "weight": floats["weight"][i], "weight_basis": text["weight_basis"][i],
-         "publishable": publishable[i], "note": text["note"][i]}
+         "publishable": publishable[i], "note": text["note"][i], "flags": flags[i]}
         for i in range(n)
     ]
 
@@ -1138,7 +1222,7 @@ def _score_select() -> list:
 _SCORE_KINDS = {"level": "str", "code": "str", "parent": "str", "construct": "str",
                 "index": "float", "se": "float", "ci_low": "float", "ci_high": "float",
                 "n": "int", "weight": "float", "weight_basis": "str", "publishable": "bool",
-                "note": "str", "year": "intreq", "release_id": "intreq"}
+                "note": "str", "flags": "object", "year": "intreq", "release_id": "intreq"}
 
 
 def _score_frame(rows: list, lead: tuple[str, ...]) -> pd.DataFrame:
@@ -1146,9 +1230,19 @@ def _score_frame(rows: list, lead: tuple[str, ...]) -> pd.DataFrame:
     return _frame(dict(zip(cols, _columns(rows, len(cols)))), _SCORE_KINDS)
 
 
+def _hashed_score(row: Any) -> str:
+    """A score row as hashed: the SCORE_COLUMNS, ``flags`` only when not None — so rows without
+    flags hash as they did before migration 0002 added the column."""
+    values = dict(zip(SCORE_COLUMNS, row))
+    if values.get("flags") is None:
+        values.pop("flags", None)
+    return _canonical(values)
+
+
 def _content_sha256(session: Session, release_id: int) -> str:
     """sha256 of a release's content: year, settings, provenance, issues, its fits and scores
-    (rows as stored, order-independent; ids and timestamps excluded)."""
+    with their flags (rows as stored, order-independent; ids, timestamps, the publisher and the
+    embargo excluded)."""
     release = session.execute(
         select(Release.year, Release.settings, Release.provenance, Release.issues)
         .where(Release.id == release_id)).one()
@@ -1161,6 +1255,6 @@ def _content_sha256(session: Session, release_id: int) -> str:
         "provenance": release.provenance,
         "issues": release.issues,
         "fits": sorted((_canonical(dict(zip(FIT_KEYS, f))) for f in fits)),
-        "scores": sorted((_canonical(dict(zip(SCORE_COLUMNS, s))) for s in scores)),
+        "scores": sorted(_hashed_score(s) for s in scores),
     }
     return hashlib.sha256(_canonical(document).encode("utf-8")).hexdigest()

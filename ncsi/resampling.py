@@ -1,0 +1,159 @@
+"""Bootstrap of an industry's brand indices that re-estimates the model's weights.
+
+A resample draws, within every brand, as many respondents as the brand has, with replacement
+(stratified by brand, as the survey's quotas are). The resample's model is re-estimated from the
+complete cases it contains (the same batched re-weighting as :mod:`ncsi.inference`), its outer
+weights become raw-scale index weights (the non-positive weight policy applied as in the fit),
+every respondent of the resample is scored 0–100 with them, and every brand's index is the
+survey-weighted mean of its resampled respondents' scores. The spread of these draws is the
+brand index's uncertainty *including* the re-estimation of the weights; industry, sector and
+nation draws are weighted sums of their children's draws, resample by resample.
+
+Seeds: resample b of a unit draws from ``SeedSequence(entropy).spawn(...)[b // 50]`` — it depends
+only on the entropy (the release seed, the year and the industry) and b.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import plscore
+from .inference import DRAWS_PER_STREAM, _Moments
+
+__all__ = ["entropy_for", "stratified_counts", "BrandDraws", "bootstrap_brands",
+           "apply_policy"]
+
+_CHUNK = 100
+
+
+def entropy_for(seed: int, year: int, unit: str) -> list[int]:
+    """The entropy of a unit's random stream: the release seed, the year and the unit's code."""
+    digest = int.from_bytes(hashlib.sha256(unit.encode("utf-8")).digest()[:8], "big")
+    return [int(seed), int(year), digest]
+
+
+def stratified_counts(entropy: list[int], groups: list[np.ndarray], n: int, start: int,
+                      stop: int) -> np.ndarray:
+    """Row counts ((stop − start) × n) of resamples start..stop−1, resampling within groups
+    (each an array of row positions)."""
+    root = np.random.SeedSequence(entropy)
+    first, last = start // DRAWS_PER_STREAM, (stop - 1) // DRAWS_PER_STREAM
+    streams = root.spawn(last + 1)[first:]
+    out = np.zeros((stop - start, n))
+    for k, ss in enumerate(streams):
+        s = first + k
+        rng = np.random.default_rng(ss)
+        lo, hi = s * DRAWS_PER_STREAM, (s + 1) * DRAWS_PER_STREAM
+        size = DRAWS_PER_STREAM
+        draws = [rng.integers(0, len(pos), size=(size, len(pos))) for pos in groups]
+        for b in range(max(lo, start), min(hi, stop)):
+            row = out[b - start]
+            for pos, d in zip(groups, draws):
+                row += np.bincount(pos[d[b - lo]], minlength=n)
+    return out
+
+
+def apply_policy(wt: np.ndarray, lay: plscore.Layout, policy: str) -> np.ndarray:
+    """The non-positive index weight policy on a stack of raw-scale weights (B × p):
+    ``equal`` — equal weights in a block with a non-positive (or undefined) weight; ``drop`` — such
+    weights set to zero and the block renormalised (equal weights if none is left)."""
+    wt = wt.copy()
+    for idx in lay.blocks:
+        blk = wt[:, idx]
+        bad = ~(np.isfinite(blk) & (blk > 0)).all(axis=1)
+        if not bad.any():
+            continue
+        if policy == "drop":
+            kept = np.where(np.isfinite(blk) & (blk > 0), blk, 0.0)
+            tot = kept.sum(axis=1, keepdims=True)
+            fixed = np.where(tot > 0, kept / np.where(tot > 0, tot, 1.0), 1.0 / len(idx))
+        else:
+            fixed = np.full_like(blk, 1.0 / len(idx))
+        blk[bad] = fixed[bad]
+        wt[:, idx] = blk
+    return wt
+
+
+@dataclass
+class BrandDraws:
+    """Bootstrap draws of every brand's index per construct (NaN for left-out resamples)."""
+
+    brands: list[str]
+    constructs: list[str]
+    draws: np.ndarray            # B × brands × constructs
+    status: np.ndarray           # B (plscore status codes)
+    entropy: list[int]
+
+    @property
+    def n_boot(self) -> int:
+        return int(len(self.status))
+
+    @property
+    def n_valid(self) -> int:
+        return int((self.status == plscore.OK).sum())
+
+    def of(self, brand: str, construct: str) -> np.ndarray:
+        return self.draws[:, self.brands.index(brand), self.constructs.index(construct)]
+
+
+def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.ndarray,
+                     survey_w: np.ndarray, *, n_boot: int, entropy: list[int], scale_min: float,
+                     scale_max: float, policy: str) -> BrandDraws:
+    """Draws of the brand indices (see the module docstring).
+
+    ``res`` is the unit's PLS fit on its complete cases; ``items`` the raw answers of all the
+    unit's valid respondents (n × p, NaN = missing, the fit's indicator order); ``complete`` the
+    positions of the fit's rows within them; ``brands`` and ``survey_w`` per respondent.
+    """
+    lay = res.layout
+    st = res.settings
+    n = items.shape[0]
+    codes = sorted(set(brands))
+    groups = [np.flatnonzero(brands == c) for c in codes]
+    moments = _Moments(res._x, None, res._mean)
+    y = (items - scale_min) / (scale_max - scale_min) * 100.0
+    answered = ~np.isnan(y)
+    y0 = np.where(answered, y, 0.0)
+    ans = answered.astype(float)
+    draws = np.full((n_boot, len(codes), lay.J), np.nan)
+    status = np.zeros(n_boot, dtype=int)
+    for a in range(0, n_boot, _CHUNK):
+        b = min(a + _CHUNK, n_boot)
+        counts = stratified_counts(entropy, groups, n, a, b)
+        cov, _ = moments(counts[:, complete])
+        sd = np.sqrt(np.einsum("bii->bi", cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cov / (sd[:, :, None] * sd[:, None, :])
+        s = r if st["scaled"] else cov
+        est = plscore.estimate(s, lay, scheme=st["scheme"], tol=st["tol"],
+                               max_iter=st["max_iter"],
+                               sd=np.ones_like(sd) if st["scaled"] else sd)
+        wt = apply_policy(plscore.index_weights(est.w, sd, lay, st["scaled"]), lay, policy)
+        status[a:b] = est.status
+        f = counts * survey_w                                   # chunk × n
+        for j, idx in enumerate(lay.blocks):
+            wj = wt[:, idx].T                                   # k × chunk
+            num = y0[:, idx] @ wj                               # n × chunk
+            den = ans[:, idx] @ wj
+            ok = den > 0
+            score = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+            for g, pos in enumerate(groups):
+                fg = f[:, pos]                                  # chunk × n_g
+                tot = (fg * ok[pos].T).sum(axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    draws[a:b, g, j] = (fg * score[pos].T).sum(axis=1) / tot
+        draws[a:b][est.status != plscore.OK] = np.nan
+    return BrandDraws(codes, list(res.spec.constructs), draws, status, entropy)
+
+
+def interval(point: float, draws: np.ndarray, level: float) -> tuple[float, float, float]:
+    """(SE, lower, upper): the SD of the valid draws and their percentile interval."""
+    d = draws[np.isfinite(draws)]
+    if d.size < 10:
+        return float("nan"), float("nan"), float("nan")
+    a = (1 - level) / 2
+    lo, hi = np.quantile(d, [a, 1 - a])
+    return float(d.std(ddof=1)), float(lo), float(hi)
