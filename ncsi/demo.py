@@ -57,6 +57,13 @@ def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0, recreate:
         rid = publish_year(store, year)
         say(f"published release {rid} for {year}")
     timings["publish"] = time.perf_counter() - t0
+    from .report import write_report
+    t0 = time.perf_counter()
+    for lang in ("zh", "en"):
+        path = write_report(store, years[-1], folder / f"report-{years[-1]}-{lang}.html",
+                            lang=lang)
+        say(f"report of the {years[-1]} release (works offline): {path}")
+    timings["report"] = time.perf_counter() - t0
     say("demo ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return {"manifest": manifest, "timings": timings, "years": years}
 
