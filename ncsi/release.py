@@ -511,7 +511,7 @@ def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: lis
     waves = store.waves(year=year)
     surveys = sorted({taxonomy.sector_of(i).survey for i in industries})
     qs = {s: load_questionnaire(s) for s in surveys}
-    _, cw_version, cw_source = load_consumption_weights(year)
+    cw, cw_version, cw_source = load_consumption_weights(year)
     return {
         "ncsi_version": __version__,
         "git_commit": _git_commit(),
@@ -521,9 +521,13 @@ def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: lis
         "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "taxonomy_version": taxonomy.version,
         "index_config_version": config.version,
-        "consumption_weights": {"version": cw_version, "source": cw_source},
+        "consumption_weights": {"version": cw_version, "source": cw_source,
+                                "weights": {k: float(v) for k, v in cw.items()}},
         "questionnaires": {s: {"version": q.version, "sha256": q.sha256, "model": q.model,
-                               "model_sha256": q.model_spec().sha256} for s, q in qs.items()},
+                               "model_sha256": q.model_spec().sha256,
+                               "model_text": q.model_spec().text} for s, q in qs.items()},
+        "revenue": {str(r.brand): float(r.revenue) for r in revenue.itertuples()}
+        if not revenue.empty else {},
         "waves": json.loads(waves.to_json(orient="records", date_format="iso")),
         "revenue_sha256": hashlib.sha256(revenue.to_csv(index=False).encode()).hexdigest(),
     }

@@ -212,3 +212,15 @@ def test_brand_intervals_cover_the_true_index(tmp_path):
     cover = ((m["ci_low"] <= m["true_index"]) & (m["true_index"] <= m["ci_high"])).mean()
     print(f"observed coverage {cover:.3f} of {len(m)} brand-constructs")
     assert 0.85 <= cover <= 0.95, cover
+
+
+def test_release_records_how_each_number_was_made(survey_store):
+    from ncsi.release import build_year
+    store, _ = survey_store
+    build_year(store, 2024, n_boot=50, seed=3, permutations=0)
+    prov = store.release(2024, status="draft")["provenance"]
+    q = prov["questionnaires"]["ncsi-food"]
+    assert "SAFE =~" in q["model_text"] and len(q["model_sha256"]) == 64
+    assert prov["consumption_weights"]["weights"]["food"] > 0
+    assert prov["revenue"] and all(v > 0 for v in prov["revenue"].values())
+    assert all(len(w["source_sha256"]) == 64 for w in prov["waves"])
