@@ -8,8 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncsi.maturity import (enterprise_scores, level_shares, maturity_level, structure,
-                           subgroup_indices, weighted_index)
+from ncsi.maturity import (
+    enterprise_scores,
+    level_shares,
+    maturity_level,
+    structure,
+    subgroup_indices,
+    weighted_index,
+)
 
 CATS = [("lead", 110, ["L1", "L2"]), ("resu", 400, ["R1", "R2", "R3"])]
 CUTS = [(0, 1), (20, 2), (40, 3), (60, 4), (80, 5)]
