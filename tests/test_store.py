@@ -135,8 +135,10 @@ def test_upgrade_creates_schema_from_empty_and_is_idempotent(tmp_path, monkeypat
     store.upgrade()
     assert (tmp_path / "data" / "nested" / "ncsi.db").exists()
     names = set(inspect(store.engine).get_table_names())
-    assert names == {"alembic_version", "surveys", "brands", "revenues", "waves", "responses",
-                     "releases", "model_fits", "scores"}
+    assert names == {"alembic_version", *TABLES}
+    assert set(TABLES) >= {"surveys", "brands", "revenues", "waves", "responses", "releases",
+                           "model_fits", "scores", "maturity_responses", "performance",
+                           "enterprise_links"}
     with store.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_heads() == (_head_revision(),)
         triggers = conn.execute(text(
@@ -665,9 +667,15 @@ def migrate(store, direction, revision):
     store._schema_ok = False
 
 
-def _reflect(conn):
+#: The tables of schema 0001 (and 0002); migration 0003 added maturity_responses, performance and
+#: enterprise_links.
+TABLES_0001 = ("surveys", "brands", "revenues", "waves", "responses", "releases", "model_fits",
+               "scores")
+
+
+def _reflect(conn, names=TABLES_0001):
     metadata = MetaData()
-    return {name: Table(name, metadata, autoload_with=conn) for name in TABLES}
+    return {name: Table(name, metadata, autoload_with=conn) for name in names}
 
 
 def _rows(conn, tables):
@@ -752,13 +760,14 @@ def check_upgrade_from_0001(store):
         before = _rows(conn, _reflect(conn))
     store.upgrade()
     with store.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_heads() == ("0002",)
+        assert MigrationContext.configure(conn).get_current_heads() == (_head_revision(),)
         tables = _reflect(conn)
         after = _rows(conn, tables)
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-    new_columns = {"releases": ["published_by", "embargo_until"], "scores": ["flags"]}
-    for name in TABLES:
+    new_columns = {"releases": ["published_by", "embargo_until", "maturity", "grades"],
+                   "scores": ["flags"]}
+    for name in TABLES_0001:
         names = [c.name for c in tables[name].c]
         added = new_columns.get(name, [])
         assert names[len(names) - len(added):] == added  # added at the end ...
@@ -810,7 +819,8 @@ def test_downgrade_0002_to_0001_keeps_the_rest(store):
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
     assert "flags" not in tables["scores"].c and "embargo_until" not in tables["releases"].c
     assert [row[:-1] for row in before["scores"]] == after["scores"]
-    assert [row[:-2] for row in before["releases"]] == after["releases"]
+    # releases: published_by, embargo_until (0002) and maturity, grades (0003) are gone
+    assert [row[:-4] for row in before["releases"]] == after["releases"]
     assert len(triggers) == 8
     with pytest.raises(IntegrityError, match="published releases never change"):
         with store.engine.begin() as conn:

@@ -10,6 +10,10 @@
 
 from .store import (
     FIT_KEYS,
+    LINK_COLUMNS,
+    MATURITY_COLUMNS,
+    MATURITY_SECTOR,
+    PERFORMANCE_COLUMNS,
     RELEASE_COLUMNS,
     RESPONSE_COLUMNS,
     SCORE_COLUMNS,
@@ -19,4 +23,5 @@ from .store import (
 )
 
 __all__ = ["Store", "make_engine", "RESPONSE_COLUMNS", "SCORE_COLUMNS", "SCORE_OPTIONAL",
-           "RELEASE_COLUMNS", "FIT_KEYS"]
+           "RELEASE_COLUMNS", "FIT_KEYS", "MATURITY_COLUMNS", "MATURITY_SECTOR",
+           "PERFORMANCE_COLUMNS", "LINK_COLUMNS"]

@@ -9,7 +9,13 @@ Published releases are immutable; besides the checks in :mod:`ncsi.store.store`,
 migration installs database triggers that refuse UPDATE/DELETE of a published release and of its
 ``model_fits`` and ``scores`` rows (triggers are not part of this metadata). They are row triggers
 on the whole row, so they also cover the columns added later (migration 0002: ``scores.flags``,
-``releases.published_by``, ``releases.embargo_until``).
+``releases.published_by``, ``releases.embargo_until``; migration 0003: ``releases.maturity``,
+``releases.grades``).
+
+Migration 0003 added the quality-management maturity survey and the graded evaluation's inputs:
+``maturity_responses`` (one row per enterprise of a maturity wave; the wave is a ``waves`` row
+of a questionnaire registered with sector ``manufacturing``), ``performance`` (administrative
+quality records per year and enterprise) and ``enterprise_links`` (enterprise → brand).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ RELEASE_STATUSES = ("draft", "published")
 RESPONSE_STATUSES = ("valid", "speeder", "straightliner")
 FIT_STATUSES = ("ok", "failed")
 SCORE_LEVELS = ("brand", "industry", "sector", "nation")
+ENTERPRISE_SIZES = ("large", "medium", "small")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -167,6 +174,11 @@ class Release(Base):
     # migration 0002: who published it, and when it may first be shown (UTC; None: at once)
     published_by: Mapped[str | None] = mapped_column(String, nullable=True)
     embargo_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # migration 0003: the year's maturity results and graded evaluation, stored with the release
+    # (None is stored as SQL NULL, not JSON 'null')
+    maturity: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True),
+                                                            nullable=True)
+    grades: Mapped[Any | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class ModelFit(Base):
@@ -220,5 +232,59 @@ class Score(Base):
     flags: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
+class MaturityResponse(Base):
+    """One enterprise of a maturity wave (migration 0003); ``items`` maps item code → number or
+    null (JSON), like ``responses.items``; ``industry`` is the manufacturing industry code."""
+
+    __tablename__ = "maturity_responses"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "enterprise_id"),
+        Index(None, "wave_id"),
+        CheckConstraint(_in("size", ENTERPRISE_SIZES), name="size"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    wave_id: Mapped[int] = mapped_column(
+        ForeignKey("waves.id", ondelete="CASCADE"), nullable=False)
+    enterprise_id: Mapped[str] = mapped_column(String, nullable=False)
+    region: Mapped[str] = mapped_column(String, nullable=False)
+    size: Mapped[str] = mapped_column(String, nullable=False)
+    industry: Mapped[str] = mapped_column(String, nullable=False)
+    weight: Mapped[float] = mapped_column(Float, nullable=False)
+    items: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class Performance(Base):
+    """Administrative quality records of one enterprise in one year (migration 0003); every
+    value may be unknown (NULL)."""
+
+    __tablename__ = "performance"
+    __table_args__ = (
+        CheckConstraint("spot_check_pass_rate >= 0 AND spot_check_pass_rate <= 100",
+                        name="pass_rate_range"),
+        CheckConstraint("quality_exposures_3y >= 0", name="exposures_nonnegative"),
+    )
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String, primary_key=True)
+    certificate_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    major_incident_2y: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    spot_check_pass_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    quality_exposures_3y: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    credit_clean: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    source: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class EnterpriseLink(Base):
+    """An enterprise makes (owns) a registered brand (migration 0003)."""
+
+    __tablename__ = "enterprise_links"
+
+    enterprise_id: Mapped[str] = mapped_column(String, primary_key=True)
+    brand: Mapped[str] = mapped_column(ForeignKey("brands.code"), primary_key=True)
+
+
 TABLES = ("surveys", "brands", "revenues", "waves", "responses", "releases", "model_fits",
-          "scores")
+          "scores", "maturity_responses", "performance", "enterprise_links")

@@ -12,6 +12,14 @@ published ``releases`` row and INSERT/UPDATE/DELETE of its ``model_fits``/``scor
 A published release records who published it (``published_by``) and may carry an embargo
 (``embargo_until``, UTC): the store keeps and returns it; the query layer (:mod:`ncsi.query`)
 hides the release until then. Score rows may carry ``flags`` (a dict per row, or None).
+
+The quality-management maturity survey (migration 0003): a maturity wave is a ``waves`` row of a
+questionnaire registered with sector ``manufacturing`` (:data:`MATURITY_SECTOR`); its enterprises
+are in ``maturity_responses`` (``add_maturity_wave``, ``maturity_responses``,
+``maturity_years``). The graded evaluation reads administrative records (``load_performance``,
+``performance``) and enterprise → brand links (``load_links``, ``links``). A release may carry
+the year's ``maturity`` results and ``grades`` (JSON), covered by its content hash when present;
+a release may have no score rows at all (a maturity-only year).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    and_,
     cast,
     create_engine,
     delete,
@@ -50,12 +59,16 @@ from sqlalchemy.orm import Session
 from .. import config
 from ..errors import StoreError
 from .models import (
+    ENTERPRISE_SIZES,
     FIT_STATUSES,
     RESPONSE_STATUSES,
     SCORE_LEVELS,
     Base,
     Brand,
+    EnterpriseLink,
+    MaturityResponse,
     ModelFit,
+    Performance,
     Release,
     Response,
     Revenue,
@@ -79,6 +92,19 @@ FIT_KEYS = ("industry", "survey_id", "model_name", "model_sha256", "status", "me
             "converged", "iterations", "settings", "result")
 BRAND_COLUMNS = ("brand", "industry", "name_zh", "name_en")
 REVENUE_COLUMNS = ("year", "brand", "revenue")
+
+#: The sector of a maturity questionnaire: its waves hold enterprises (maturity_responses), not
+#: consumers (responses).
+MATURITY_SECTOR = "manufacturing"
+#: Columns of a maturity wave's responses before the item columns (add_maturity_wave's input and
+#: maturity_responses' output).
+MATURITY_COLUMNS = ("enterprise_id", "region", "size", "industry", "weight")
+#: Columns load_performance requires (empty cells: unknown) and performance() returns (+ source).
+PERFORMANCE_COLUMNS = ("year", "enterprise_id", "certificate_valid", "major_incident_2y",
+                       "spot_check_pass_rate", "quality_exposures_3y", "credit_clean")
+PERFORMANCE_BOOLEANS = ("certificate_valid", "major_incident_2y", "credit_clean")
+#: Columns load_links requires.
+LINK_COLUMNS = ("enterprise_id", "brand")
 
 #: Rows per INSERT executemany batch in add_wave (all batches run in one transaction).
 INSERT_CHUNK = 20_000
@@ -306,6 +332,8 @@ def _frame(columns: Mapping[str, list[Any]], kinds: Mapping[str, str]) -> pd.Dat
             data[name] = pd.Series(values, dtype="int64")
         elif kind == "bool":
             data[name] = pd.Series(values, dtype="bool")
+        elif kind == "nbool":
+            data[name] = pd.Series(pd.array(values, dtype="boolean"))
         elif kind == "datetime":
             data[name] = pd.to_datetime(pd.Series([_utc(v) for v in values], dtype="object"),
                                         utc=True)
@@ -662,12 +690,15 @@ class Store:
 
         what = f"{source}: storing the {year} wave of survey {survey_id}"
         with self._transaction(what, diagnose) as session:
-            if session.get(Survey, (survey_id, survey_version)) is None:
+            survey = _registered_survey(session, survey_id, survey_version, source)
+            if survey.sector == MATURITY_SECTOR:
                 raise StoreError(
-                    f"{source}: survey {survey_id} version {survey_version} is not registered; "
-                    f"register the questionnaire (Store.register_survey) before ingesting",
-                    message_zh=f"{source}：问卷 {survey_id} 版本 {survey_version} 尚未登记；"
-                               f"请先登记问卷再导入数据")
+                    f"{source}: survey {survey_id} is a maturity questionnaire (sector "
+                    f"{MATURITY_SECTOR}); its enterprises are stored with add_maturity_wave, not "
+                    f"as consumer responses",
+                    message_zh=f"{source}：问卷 {survey_id} 是成熟度问卷（行业大类 "
+                               f"{MATURITY_SECTOR}）；其企业数据应以 add_maturity_wave 导入，"
+                               f"而非作为消费者回答")
             if self._published_id(session, year) is not None:
                 raise StoreError(
                     f"{source}: the {year} release is already published, so no wave of {year} "
@@ -743,6 +774,247 @@ class Store:
         columns, matrix = _decode_items(columns[-1])
         return pd.concat([base, pd.DataFrame(matrix, columns=columns)], axis=1)
 
+    # -- maturity survey (migration 0003) -------------------------------------------------------
+
+    def add_maturity_wave(self, *, survey_id: str, survey_version: str, year: int,
+                          source_file: str, source_sha256: str, responses: pd.DataFrame,
+                          item_codes: list[str], report: dict, replace: bool = False) -> int:
+        """Store one maturity survey file for ``year`` in ONE transaction; returns the wave id.
+
+        ``responses`` has one row per enterprise with the MATURITY_COLUMNS (enterprise_id,
+        region, size — large/medium/small —, industry — the manufacturing industry code —, weight
+        > 0), then the columns named by ``item_codes`` (numbers; NaN = empty, stored as JSON
+        null); other columns are not stored. The survey must be registered with sector
+        ``manufacturing``. A year holds one maturity wave: an existing one is refused unless
+        ``replace``; any wave of a year whose release is published is refused."""
+        year = int(year)
+        source = str(source_file)
+        codes = _maturity_item_codes(item_codes, source)
+        params = _maturity_params(responses, codes, source)
+        report_json = _jsonable(report, "report")
+
+        def diagnose(exc: IntegrityError) -> StoreError | None:
+            if "waves" in str(exc.orig) or "survey_id" in str(exc.orig):
+                return _wave_exists_error(survey_id, year, source)
+            return None
+
+        what = f"{source}: storing the {year} maturity wave of survey {survey_id}"
+        with self._transaction(what, diagnose) as session:
+            survey = _registered_survey(session, survey_id, survey_version, source)
+            if survey.sector != MATURITY_SECTOR:
+                raise StoreError(
+                    f"{source}: survey {survey_id} version {survey_version} is registered with "
+                    f"sector '{survey.sector}', not '{MATURITY_SECTOR}', so it is not a maturity "
+                    f"questionnaire; ingest consumer surveys with add_wave, or register the "
+                    f"maturity questionnaire with sector {MATURITY_SECTOR}",
+                    message_zh=f"{source}：问卷 {survey_id} 版本 {survey_version} 登记的行业大类是 "
+                               f"'{survey.sector}' 而非 '{MATURITY_SECTOR}'，不是成熟度问卷；"
+                               f"消费者问卷请以 add_wave 导入，或以行业大类 {MATURITY_SECTOR} "
+                               f"登记成熟度问卷")
+            if self._published_id(session, year) is not None:
+                raise StoreError(
+                    f"{source}: the {year} release is already published, so no maturity wave of "
+                    f"{year} can be added or replaced; published releases never change — ingest "
+                    f"it under the year it belongs to, or start a new year",
+                    message_zh=f"{source}：{year} 年版本已发布，不能再新增或替换 {year} 年的"
+                               f"成熟度数据；已发布的版本永不更改")
+            old = session.execute(
+                select(Wave.id, Wave.survey_id).select_from(_maturity_waves())
+                .where(Wave.year == year)).all()
+            if old:
+                if not replace:
+                    raise StoreError(
+                        f"{source}: the {year} maturity wave was already ingested (survey "
+                        f"{old[0].survey_id}) (wave already ingested; use --replace to replace "
+                        f"it)",
+                        message_zh=f"{source}：{year} 年的成熟度数据已导入（问卷 "
+                                   f"{old[0].survey_id}）；如需替换请使用 --replace")
+                ids = [row.id for row in old]
+                session.execute(delete(MaturityResponse)
+                                .where(MaturityResponse.wave_id.in_(ids)))
+                session.execute(delete(Wave).where(Wave.id.in_(ids)))
+            wave = Wave(survey_id=survey_id, survey_version=survey_version, year=year,
+                        source_file=source, source_sha256=source_sha256, n_rows=len(params),
+                        n_valid=len(params), report=report_json, ingested_at=_now())
+            session.add(wave)
+            session.flush()
+            table = MaturityResponse.__table__
+            for start in range(0, len(params), INSERT_CHUNK):
+                chunk = params[start:start + INSERT_CHUNK]
+                for p in chunk:
+                    p["wave_id"] = wave.id
+                session.execute(insert(table), chunk)
+            wave_id = wave.id
+        return wave_id
+
+    def maturity_responses(self, year: int) -> pd.DataFrame:
+        """The enterprises of ``year``'s maturity wave: the MATURITY_COLUMNS (enterprise_id,
+        region, size, industry, weight), then the item columns as float (NaN where empty), in
+        the order they were stored. Empty (those five columns) when the year has none."""
+        m = MaturityResponse.__table__.c
+        w = Wave.__table__.c
+        stmt = (select(m.enterprise_id, m.region, m.size, m.industry, m.weight,
+                       cast(m["items"], Text))
+                .select_from(MaturityResponse.__table__.join(Wave.__table__, m.wave_id == w.id))
+                .where(w.year == int(year))
+                .order_by(w.survey_id, m.id))
+        with self._reading() as session:
+            rows = session.connection().execute(stmt).all()
+        columns = _columns(rows, len(MATURITY_COLUMNS) + 1)
+        base = _frame(dict(zip(MATURITY_COLUMNS, columns[:-1])),
+                      {"enterprise_id": "str", "region": "str", "size": "str", "industry": "str",
+                       "weight": "float"})
+        if not rows:
+            return base
+        codes, matrix = _decode_items(columns[-1])
+        return pd.concat([base, pd.DataFrame(matrix, columns=codes)], axis=1)
+
+    def maturity_years(self) -> list[int]:
+        """The years that have a maturity wave, ascending."""
+        with self._reading() as session:
+            years = session.scalars(select(Wave.year).select_from(_maturity_waves())
+                                    .distinct().order_by(Wave.year)).all()
+        return [int(y) for y in years]
+
+    # -- performance records and enterprise links (migration 0003) ------------------------------
+
+    def load_performance(self, df: pd.DataFrame, source: str) -> int:
+        """Insert or replace administrative records from ``df`` in one transaction, one row per
+        (year, enterprise_id); returns the number of rows.
+
+        ``df`` has the PERFORMANCE_COLUMNS: year, enterprise_id, certificate_valid,
+        major_incident_2y (true/false, 1/0, yes/no), spot_check_pass_rate (0–100),
+        quality_exposures_3y (a whole number ≥ 0), credit_clean (true/false); an empty cell is
+        unknown (NULL). A (year, enterprise) already stored gets the file's values (all of
+        them) and ``source``."""
+        _require_columns(df, PERFORMANCE_COLUMNS, source, "performance")
+        df = df.reset_index(drop=True)
+        n = len(df)
+        years = _int_column(df["year"], source, "year", required=True)
+        ids = _text_column(df["enterprise_id"])
+        flags = {c: _nullable_bool_column(df[c], source, c) for c in PERFORMANCE_BOOLEANS}
+        rate = _float_column(df["spot_check_pass_rate"], source, "spot_check_pass_rate")
+        exposures = _int_column(df["quality_exposures_3y"], source, "quality_exposures_3y")
+        rows: list[dict[str, Any]] = []
+        first_row: dict[tuple[int, str], int] = {}
+        for pos in range(n):
+            where = f"{source}, {_row_name(pos)}"
+            enterprise = ids[pos]
+            if enterprise is None or not enterprise.strip():
+                raise _row_error(where, "enterprise_id", "the enterprise id is empty; fill it in",
+                                 "企业编号为空；请填写")
+            if rate[pos] is not None and not 0 <= rate[pos] <= 100:
+                raise _row_error(where, "spot_check_pass_rate",
+                                 f"pass rate {rate[pos]:g} of enterprise '{enterprise}' is not "
+                                 f"between 0 and 100 (a percentage); correct it",
+                                 f"企业 '{enterprise}' 的抽查合格率 {rate[pos]:g} 不在 0–100 之间"
+                                 f"（百分数）；请更正")
+            if exposures[pos] is not None and exposures[pos] < 0:
+                raise _row_error(where, "quality_exposures_3y",
+                                 f"{exposures[pos]} exposures of enterprise '{enterprise}' is "
+                                 f"negative; a count is 0 or more",
+                                 f"企业 '{enterprise}' 的曝光次数 {exposures[pos]} 为负数；"
+                                 f"次数应为 0 或以上")
+            key = (years[pos], enterprise)
+            if key in first_row:
+                raise _row_error(
+                    where, "enterprise_id",
+                    f"enterprise '{enterprise}' has a second row for {years[pos]} (first at "
+                    f"{_row_name(first_row[key])}); keep one row per enterprise and year",
+                    f"企业 '{enterprise}' 在 {years[pos]} 年有重复的记录"
+                    f"（首次在第 {first_row[key] + 2} 行）；每个企业每年只保留一行")
+            first_row[key] = pos
+            rows.append({"year": years[pos], "enterprise_id": enterprise,
+                         **{c: flags[c][pos] for c in PERFORMANCE_BOOLEANS},
+                         "spot_check_pass_rate": rate[pos],
+                         "quality_exposures_3y": exposures[pos], "source": str(source)})
+        if not rows:
+            return 0
+        with self._transaction(f"loading performance records from {source}") as session:
+            existing = set(session.execute(
+                select(Performance.year, Performance.enterprise_id).where(
+                    Performance.year.in_(sorted({r["year"] for r in rows})))).all())
+            new = [r for r in rows if (r["year"], r["enterprise_id"]) not in existing]
+            changed = [r for r in rows if (r["year"], r["enterprise_id"]) in existing]
+            if new:
+                session.execute(insert(Performance), new)
+            if changed:
+                session.execute(update(Performance), changed)  # bulk UPDATE by primary key
+        return n
+
+    def performance(self, year: int) -> pd.DataFrame:
+        """The records of ``year``: the PERFORMANCE_COLUMNS and source, sorted by enterprise_id;
+        booleans as pandas' nullable ``boolean``, quality_exposures_3y as ``Int64``,
+        spot_check_pass_rate as float (unknown: NA/NaN)."""
+        cols = PERFORMANCE_COLUMNS + ("source",)
+        with self._reading() as session:
+            rows = session.execute(
+                select(*(getattr(Performance, c) for c in cols))
+                .where(Performance.year == int(year))
+                .order_by(Performance.enterprise_id)).all()
+        return _frame(dict(zip(cols, _columns(rows, len(cols)))),
+                      {"year": "intreq", "enterprise_id": "str", "certificate_valid": "nbool",
+                       "major_incident_2y": "nbool", "spot_check_pass_rate": "float",
+                       "quality_exposures_3y": "int", "credit_clean": "nbool", "source": "str"})
+
+    def load_links(self, df: pd.DataFrame, source: str) -> int:
+        """Record which registered brands each enterprise makes, from ``df`` (enterprise_id,
+        brand) in one transaction; every brand must be known. Links already stored are kept
+        (loading adds, never removes). Returns the number of rows."""
+        _require_columns(df, LINK_COLUMNS, source, "enterprise links")
+        df = df.reset_index(drop=True)
+        ids = _text_column(df["enterprise_id"])
+        brands = _text_column(df["brand"])
+        first_row: dict[tuple[str, str], int] = {}
+        for pos in range(len(df)):
+            where = f"{source}, {_row_name(pos)}"
+            if ids[pos] is None or not ids[pos].strip():
+                raise _row_error(where, "enterprise_id", "the enterprise id is empty; fill it in",
+                                 "企业编号为空；请填写")
+            if brands[pos] is None or not brands[pos].strip():
+                raise _row_error(where, "brand",
+                                 f"enterprise '{ids[pos]}' has no brand code; fill it in",
+                                 f"企业 '{ids[pos]}' 缺少品牌代码；请填写")
+            key = (ids[pos], brands[pos])
+            if key in first_row:
+                raise _row_error(
+                    where, "brand",
+                    f"enterprise '{ids[pos]}' and brand '{brands[pos]}' appear again (first at "
+                    f"{_row_name(first_row[key])}); keep one row per link",
+                    f"企业 '{ids[pos]}' 与品牌 '{brands[pos]}' 重复出现"
+                    f"（首次在第 {first_row[key] + 2} 行）；每个关联只保留一行")
+            first_row[key] = pos
+        if not first_row:
+            return 0
+        with self._transaction(f"loading enterprise links from {source}") as session:
+            known = set(session.scalars(select(Brand.code)))
+            for pos, (enterprise, brand) in enumerate(zip(ids, brands)):
+                if brand not in known:
+                    raise _row_error(
+                        f"{source}, {_row_name(pos)}", "brand",
+                        f"brand '{brand}' of enterprise '{enterprise}' is not a known brand; "
+                        f"load it with the brands list first (or correct the code)",
+                        f"企业 '{enterprise}' 的品牌 '{brand}' 不在已知品牌中；"
+                        f"请先导入品牌清单（或更正代码）")
+            existing = set(session.execute(
+                select(EnterpriseLink.enterprise_id, EnterpriseLink.brand)).all())
+            new = [{"enterprise_id": e, "brand": b} for e, b in first_row
+                   if (e, b) not in existing]
+            if new:
+                session.execute(insert(EnterpriseLink), new)
+        return len(df)
+
+    def links(self) -> pd.DataFrame:
+        """Every enterprise → brand link: columns enterprise_id, brand, industry (the brand's,
+        from the brand registry), sorted by enterprise_id, brand."""
+        with self._reading() as session:
+            rows = session.execute(
+                select(EnterpriseLink.enterprise_id, EnterpriseLink.brand, Brand.industry)
+                .join(Brand, Brand.code == EnterpriseLink.brand)
+                .order_by(EnterpriseLink.enterprise_id, EnterpriseLink.brand)).all()
+        cols = ("enterprise_id", "brand", "industry")
+        return _frame(dict(zip(cols, _columns(rows, 3))), {c: "str" for c in cols})
+
     # -- releases -------------------------------------------------------------------------------
 
     @staticmethod
@@ -751,19 +1023,31 @@ class Store:
             select(Release.id).where(Release.year == year, Release.status == "published"))
 
     def save_draft(self, year: int, *, settings: dict, provenance: dict, fits: list[dict],
-                   scores: pd.DataFrame, issues: list[dict]) -> int:
+                   scores: pd.DataFrame | None, issues: list[dict],
+                   maturity: dict | None = None,
+                   grades: list | dict | pd.DataFrame | None = None) -> int:
         """Store the draft release of ``year`` (replacing an existing draft) in ONE transaction;
         refused when ``year`` is already published. Returns the new release id.
 
         ``scores`` has the SCORE_COLUMNS; ``flags`` may be left out (None on every row), else it
         holds a dict (JSON-serializable, e.g. ``{"invariance": {"ok": False, "reason": "..."}}``)
-        or None per row."""
+        or None per row. ``scores`` and ``fits`` may be empty (``scores`` None): a year with only
+        maturity results.
+
+        ``maturity`` (a dict) and ``grades`` (a list or dict; a DataFrame is stored as a list of
+        row dicts) are the year's maturity results and graded evaluation, stored as JSON with
+        the release (numpy/pandas values converted, NaN → null); None stores nothing (NULL)."""
         year = int(year)
         fit_rows = [_fit_params(fit, i) for i, fit in enumerate(fits)]
-        score_rows = _score_params(scores)
+        score_rows = [] if scores is None else _score_params(scores)
         release_values = {"settings": _jsonable(settings, "settings"),
                           "provenance": _jsonable(provenance, "provenance"),
-                          "issues": _jsonable(list(issues), "issues")}
+                          "issues": _jsonable(list(issues), "issues"),
+                          "maturity": _release_json(maturity, "maturity", (Mapping,),
+                                                    "a dict"),
+                          "grades": _release_json(grades, "grades",
+                                                  (list, tuple, Mapping, pd.DataFrame),
+                                                  "a list or a dict")}
         with self._transaction(f"saving the {year} draft release") as session:
             if self._published_id(session, year) is not None:
                 raise _published_error(year, "its draft cannot be saved again")
@@ -794,8 +1078,9 @@ class Store:
         Returns its id.
 
         The content hash covers the release's content (year, settings, provenance, issues, fits,
-        scores with their flags), not who published it or when: those are recorded beside it in
-        the same row, which the database keeps unchanged like the content."""
+        scores with their flags, maturity and grades when saved), not who published it or when:
+        those are recorded beside it in the same row, which the database keeps unchanged like
+        the content."""
         year = int(year)
         embargo = _aware_utc(embargo_until, "the embargo time", "2026-03-15T09:00+08:00")
         if embargo is not None and embargo <= _now():
@@ -844,12 +1129,14 @@ class Store:
     def release(self, year: int, status: str = "published") -> dict | None:
         """The release row of ``year`` with ``status`` as a dict (id, year, status, created_at,
         published_at, settings, provenance, issues, content_sha256, published_by,
-        embargo_until; times UTC), or None."""
+        embargo_until, maturity, grades; times UTC; maturity/grades None when not saved), or
+        None."""
         if status not in ("draft", "published"):
             raise StoreError(f"release status '{status}' is not 'draft' or 'published'",
                              message_zh=f"版本状态 '{status}' 不是 'draft' 或 'published'")
         cols = ("id", "year", "status", "created_at", "published_at", "settings", "provenance",
-                "issues", "content_sha256", "published_by", "embargo_until")
+                "issues", "content_sha256", "published_by", "embargo_until", "maturity",
+                "grades")
         with self._reading() as session:
             row = session.execute(select(*(getattr(Release, c) for c in cols))
                                   .where(Release.year == int(year), Release.status == status)
@@ -1089,6 +1376,122 @@ def _response_params(responses: pd.DataFrame, source: str) -> list[dict[str, Any
     return params
 
 
+def _registered_survey(session: Session, survey_id: str, survey_version: str,
+                       source: str) -> Survey:
+    survey = session.get(Survey, (survey_id, survey_version))
+    if survey is None:
+        raise StoreError(
+            f"{source}: survey {survey_id} version {survey_version} is not registered; "
+            f"register the questionnaire (Store.register_survey) before ingesting",
+            message_zh=f"{source}：问卷 {survey_id} 版本 {survey_version} 尚未登记；"
+                       f"请先登记问卷再导入数据")
+    return survey
+
+
+def _maturity_waves():
+    """waves JOIN surveys restricted to maturity questionnaires (a FROM clause)."""
+    return Wave.__table__.join(
+        Survey.__table__,
+        and_(Survey.id == Wave.survey_id, Survey.version == Wave.survey_version,
+             Survey.sector == MATURITY_SECTOR))
+
+
+def _maturity_item_codes(item_codes: Any, source: str) -> list[str]:
+    if isinstance(item_codes, str) or not isinstance(item_codes, (list, tuple, pd.Index)):
+        raise StoreError(
+            f"{source}: item_codes must be a list of the questionnaire's item codes, not "
+            f"{type(item_codes).__name__}",
+            message_zh=f"{source}：item_codes 必须是问卷题目代码的列表，不能是 "
+                       f"{type(item_codes).__name__}")
+    codes = [str(c) for c in item_codes]
+    if not codes:
+        raise StoreError(f"{source}: no item codes given; a maturity wave needs its items",
+                         message_zh=f"{source}：未给出题目代码；成熟度数据必须包含题目")
+    clash = [c for c in codes if c in MATURITY_COLUMNS]
+    repeated = sorted({c for c in codes if codes.count(c) > 1})
+    if clash or repeated:
+        bad = (clash or repeated)[0]
+        raise StoreError(
+            f"{source}: item code '{bad}' is "
+            f"{'a respondent column' if clash else 'given more than once'}; item codes must be "
+            f"unique and differ from {', '.join(MATURITY_COLUMNS)}",
+            message_zh=f"{source}：题目代码 '{bad}' "
+                       f"{'与企业信息列同名' if clash else '重复'}；题目代码必须唯一，且不能是 "
+                       f"{', '.join(MATURITY_COLUMNS)}")
+    return codes
+
+
+def _maturity_params(responses: pd.DataFrame, codes: list[str],
+                     source: str) -> list[dict[str, Any]]:
+    _require_columns(responses, MATURITY_COLUMNS + tuple(codes), source, "maturity responses")
+    responses = responses.reset_index(drop=True)
+    n = len(responses)
+    if n == 0:
+        raise StoreError(f"{source}: the maturity data has no enterprise rows; nothing to store",
+                         message_zh=f"{source}：成熟度数据没有企业记录；无可导入的内容")
+    text = {c: _text_column(responses[c]) for c in ("enterprise_id", "region", "size", "industry")}
+    first_row: dict[str, int] = {}
+    sizes: list[str] = []
+    for pos in range(n):
+        where = f"{source}, {_row_name(pos)}"
+        for column in ("enterprise_id", "region", "size", "industry"):
+            value = text[column][pos]
+            if value is None or not value.strip():
+                raise _row_error(where, column, "the value is empty; every enterprise needs it",
+                                 "该值为空；每个企业都必须填写")
+        enterprise = text["enterprise_id"][pos]
+        if enterprise in first_row:
+            raise _row_error(
+                where, "enterprise_id",
+                f"enterprise '{enterprise}' appears again (first at "
+                f"{_row_name(first_row[enterprise])}); every enterprise answers once per wave — "
+                f"nothing was written",
+                f"企业 '{enterprise}' 重复出现（首次在第 {first_row[enterprise] + 2} 行）；"
+                f"每个企业每期只能有一条记录——未写入任何内容")
+        first_row[enterprise] = pos
+        size = text["size"][pos].strip().lower()
+        if size not in ENTERPRISE_SIZES:
+            raise _row_error(where, "size",
+                             f"size '{text['size'][pos]}' of enterprise '{enterprise}' is not "
+                             f"one of {', '.join(ENTERPRISE_SIZES)}",
+                             f"企业 '{enterprise}' 的规模 '{text['size'][pos]}' 不是 "
+                             f"{', '.join(ENTERPRISE_SIZES)} 之一")
+        sizes.append(size)
+    weight = _float_column(responses["weight"], source, "weight", required=True)
+    for pos, w in enumerate(weight):
+        if w <= 0:
+            raise _row_error(f"{source}, {_row_name(pos)}", "weight",
+                             f"weight {w:g} of enterprise '{text['enterprise_id'][pos]}' is not "
+                             f"positive; a design weight is greater than 0",
+                             f"企业 '{text['enterprise_id'][pos]}' 的权重 {w:g} 不是正数；"
+                             f"设计权重必须大于 0")
+    matrix = np.column_stack([_numeric(responses[c], source, c) for c in codes])
+    items = _encode_items(codes, matrix)
+    return [
+        {"enterprise_id": e, "region": r, "size": s, "industry": i, "weight": w, "items": it}
+        for e, r, s, i, w, it in zip(text["enterprise_id"], text["region"], sizes,
+                                     text["industry"], weight, items)
+    ]
+
+
+def _nullable_bool_column(series: pd.Series, source: str, column: str) -> list[bool | None]:
+    """true/false, 1/0, yes/no (and 是/否) → bool; an empty cell → None; else a named error."""
+    out: list[bool | None] = []
+    for pos, value in enumerate(series.tolist()):
+        if _missing(value) or (isinstance(value, str) and not value.strip()):
+            out.append(None)
+            continue
+        flag = _to_bool(value)
+        if flag is None:
+            raise _row_error(f"{source}, {_row_name(pos)}", column,
+                             f"'{value}' is not true or false; write true/false, 1/0 or yes/no "
+                             f"(leave it empty when unknown)",
+                             f"'{value}' 不是 true 或 false；请填写 true/false、1/0 或 yes/no"
+                             f"（未知时留空）")
+        out.append(flag)
+    return out
+
+
 def _text_column(series: pd.Series) -> list[str | None]:
     """Column → Python strings with None where missing (fast for text columns)."""
     if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
@@ -1115,6 +1518,19 @@ def _published_error(year: int, what: str) -> StoreError:
         f"the {year} release is published and {what}: published releases never change — "
         f"corrections go into a later year's release",
         message_zh=f"{year} 年版本已发布：已发布的版本永不更改——更正请放入以后年度的版本")
+
+
+def _release_json(value: Any, what: str, kinds: tuple[type, ...], expected: str) -> Any:
+    """``value`` checked to be one of ``kinds`` (or None) and made JSON-safe."""
+    if value is None:
+        return None
+    if not isinstance(value, kinds):
+        raise StoreError(
+            f"the draft's {what} must be {expected} (or None), not a {type(value).__name__}; "
+            f"convert it before saving the draft",
+            message_zh=f"草稿的 {what} 必须是{'字典' if expected == 'a dict' else '列表或字典'}"
+                       f"（或 None），不能是 {type(value).__name__}；请先转换再保存草稿")
+    return _jsonable(value, what)
 
 
 def _fit_params(fit: Mapping[str, Any], i: int) -> dict[str, Any]:
@@ -1242,9 +1658,11 @@ def _hashed_score(row: Any) -> str:
 def _content_sha256(session: Session, release_id: int) -> str:
     """sha256 of a release's content: year, settings, provenance, issues, its fits and scores
     with their flags (rows as stored, order-independent; ids, timestamps, the publisher and the
-    embargo excluded)."""
+    embargo excluded), and its maturity results and grades — each only when not NULL, so that
+    releases published before migration 0003 hash as they did."""
     release = session.execute(
-        select(Release.year, Release.settings, Release.provenance, Release.issues)
+        select(Release.year, Release.settings, Release.provenance, Release.issues,
+               Release.maturity, Release.grades)
         .where(Release.id == release_id)).one()
     fits = session.execute(select(*(ModelFit.__table__.c[k] for k in FIT_KEYS))
                            .where(ModelFit.release_id == release_id)).all()
@@ -1257,4 +1675,7 @@ def _content_sha256(session: Session, release_id: int) -> str:
         "fits": sorted((_canonical(dict(zip(FIT_KEYS, f))) for f in fits)),
         "scores": sorted(_hashed_score(s) for s in scores),
     }
+    for key in ("maturity", "grades"):
+        if getattr(release, key) is not None:
+            document[key] = getattr(release, key)
     return hashlib.sha256(_canonical(document).encode("utf-8")).hexdigest()
