@@ -135,8 +135,14 @@ def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or 
            replace: bool = typer.Option(False, help="replace an existing unpublished wave")):
     """Validate a survey file and store it — all of it or nothing. /
     校验并导入调查文件——要么全部写入，要么不写入。"""
-    from .ingest import ingest_file
     store = _store()
+    if survey == "maturity":
+        from .maturity_ingest import ingest_maturity_file
+        report = ingest_maturity_file(file, year, store, replace=replace)
+        typer.echo(f"{file}: {report['n_rows']} enterprises stored as maturity {year} "
+                   f"({report['n_missing_values']} missing values) / 已导入")
+        return
+    from .ingest import ingest_file
     wave = ingest_file(file, survey, year, store, replace=replace)
     r = wave.report
     typer.echo(f"{file}: {r['n_rows']} rows stored as {survey} {year} "
@@ -607,6 +613,104 @@ def _serve(port: int, url: str) -> None:
 def serve(port: int = typer.Option(8501)):
     """Serve the dashboard on the configured store. / 启动仪表盘。"""
     _serve(port, config.database_url())
+
+
+@app.command()
+@handles_errors
+def performance(file: Path = typer.Argument(..., help="CSV, XLSX, SAV or Parquet"),
+                year: int = typer.Option(..., help="the year the inputs describe")):
+    """Load enterprises' performance inputs for grading. / 导入企业质量绩效数据（评级用）。"""
+    from .maturity_ingest import load_performance_file
+    n = load_performance_file(file, year, _store())
+    typer.echo(f"{file}: {n} enterprises' performance inputs for {year} stored / 已导入")
+
+
+@app.command()
+@handles_errors
+def links(file: Path = typer.Argument(..., help="CSV with enterprise_id, brand")):
+    """Load the enterprise → brand links. / 导入企业与品牌的对应关系。"""
+    from .maturity_ingest import load_links_file
+    n = load_links_file(file, _store())
+    typer.echo(f"{file}: {n} enterprise–brand links stored / 已导入")
+
+
+def _release_part(store, year: int, key: str, what: str) -> tuple[dict, str]:
+    for status in ("published", "draft"):
+        rel = store.release(year, status=status)
+        if rel and rel.get(key):
+            return rel[key], status
+    raise NCSIError(
+        f"no {what} stored for {year}; run ncsi build --year {year} (after ingesting the data)",
+        message_zh=f"{year} 年没有{'成熟度结果' if key == 'maturity' else '评级结果'}；"
+                   f"请先运行 ncsi build --year {year}")
+
+
+@app.command()
+@handles_errors
+def maturity(wave: int = typer.Option(..., help="the wave (year) / 调查期（年份）"),
+             lang: Lang = typer.Option(Lang.zh), json_out: Optional[Path] = typer.Option(
+                 None, "--json", help="write the full results here")):
+    """Maturity index of a wave: national, by region, size and industry, level shares, change,
+    CFA and reliabilities. / 某期质量管理成熟度指数。"""
+    res, status = _release_part(_store(), wave, "maturity", "maturity results")
+    if json_out:
+        json_out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    zh = lang is Lang.zh
+    nat = res["national"]
+    typer.echo(f"{'质量管理成熟度指数' if zh else 'Quality-management maturity index'} {wave} "
+               f"({status}): {nat['index']:.1f} (90% CI {nat['ci_low']:.1f}–{nat['ci_high']:.1f}"
+               f"), n = {res['n']}")
+    ch = res.get("change")
+    if ch and ch.get("comparable"):
+        c = ch["national"]
+        typer.echo(f"  {'较' if zh else 'change since'} {ch['previous_year']}: "
+                   f"{c['points']:+.1f} ({c['percent']:+.1f}%)"
+                   + (" ▲▼"[1 if c['points'] > 0 else 2] if c["significant"] else ""))
+    elif ch:
+        typer.echo(f"  {ch['reason']}")
+    for dim, rows in res["subgroups"].items():
+        test = res["tests"][dim]
+        typer.echo(f"  {dim}: Wald χ²({test['df']}) = {test['statistic']:.1f}, "
+                   f"p = {test['p']:.3g}")
+        for r in rows:
+            ci = "" if r["se"] is None else f" ({r['ci_low']:.1f}–{r['ci_high']:.1f})"
+            typer.echo(f"    {r['group']:<14} {r['index']:5.1f}{ci}  n = {r['n']}")
+    shares = ", ".join(f"L{k} {v:.1%}" for k, v in res["level_shares"].items())
+    typer.echo(f"  {'各等级占比' if zh else 'share at each level'}: {shares}")
+    cfa = res.get("structure", {}).get("cfa", {})
+    if "fit" in cfa:
+        f = cfa["fit"]
+        typer.echo(f"  CFA: χ²({f['df']}) = {f['chi2']:.1f}, CFI = {f['cfi']:.3f}, "
+                   f"RMSEA = {f['rmsea']:.3f}, SRMR = {f['srmr']:.3f}")
+    for r in res.get("structure", {}).get("reliability", []):
+        typer.echo(f"    {r['category']:<14} α = {r['alpha']:.3f}  ω = {r['omega']:.3f}")
+
+
+@app.command()
+@handles_errors
+def grade(year: int = typer.Option(..., help="the year / 年份"),
+          enterprise: Optional[list[str]] = typer.Option(None, help="only these enterprises"),
+          json_out: Optional[Path] = typer.Option(None, "--json", help="write all grades here")):
+    """Graded evaluation (A/AA/AAA) of a year, every decision explained. /
+    质量管理分级评价（A/AA/AAA），逐条说明。"""
+    from .grading import explain
+    res, status = _release_part(_store(), year, "grades", "grades")
+    if json_out:
+        json_out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    typer.echo(f"grades {year} ({status}; rulebook v{res['rulebook_version']}, maturity wave "
+               f"{res['maturity_year']}): " + ", ".join(f"{k} {v}" for k, v in
+                                                       sorted(res["counts"].items())))
+    rows = res["results"]
+    if enterprise:
+        wanted = set(enterprise)
+        rows = [r for r in rows if r["enterprise_id"] in wanted]
+        unknown = wanted - {r["enterprise_id"] for r in rows}
+        if unknown:
+            raise NCSIError(f"enterprise(s) {', '.join(sorted(unknown))} were not graded in "
+                            f"{year}", message_zh=f"{year} 年没有这些企业的评级")
+    for r in rows:
+        typer.echo("")
+        typer.echo(explain(r))
 
 
 def _register_reports() -> None:

@@ -38,6 +38,8 @@ def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0, recreate:
     check.close()
     t0 = time.perf_counter()
     manifest = generate(seed, folder, scale=scale)
+    from .maturity_demo import generate as generate_maturity
+    generate_maturity(seed, folder, brands_csv=folder / "brands.csv")
     timings["generate"] = time.perf_counter() - t0
     say(f"demo survey generated in {folder} (seed {seed}) — DEMO DATA, fictitious brands / "
         f"演示数据，品牌均为虚构")
@@ -87,7 +89,18 @@ def load_survey_folder(store, folder: Path, *, say: Callable[[str], None] = lamb
         wave = ingest_file(f, f.stem, int(f.parent.name), store)
         say(f"ingested {f.relative_to(folder)}: {wave.report['n_rows']} rows, "
             f"{wave.report['n_valid']} valid")
-    return sorted({int(f.parent.name) for f in files})
+    years = {int(f.parent.name) for f in files}
+    # the manufacturers' maturity survey, their performance inputs and brand links (if present)
+    from .maturity_ingest import ingest_maturity_file, load_links_file, load_performance_file
+    for f in sorted((folder / "maturity").glob("*.csv")):
+        report = ingest_maturity_file(f, int(f.stem), store)
+        years.add(int(f.stem))
+        say(f"ingested {f.relative_to(folder)}: {report['n_rows']} enterprises (maturity)")
+    for f in sorted((folder / "performance").glob("*.csv")):
+        load_performance_file(f, int(f.stem), store)
+    if (folder / "links.csv").exists():
+        load_links_file(folder / "links.csv", store)
+    return sorted(years)
 
 
 __all__ = ["run_demo", "load_survey_folder", "NCSIError"]

@@ -273,7 +273,8 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
             f"release of a later year, not a rebuild of {year}",
             message_zh=f"{year} 年版本已发布，永不更改；不能重新生成")
     responses = store.responses(year, valid_only=True)
-    if responses.empty:
+    maturity_only = responses.empty and year in store.maturity_years()
+    if responses.empty and not maturity_only:
         raise ReleaseError(
             f"no valid responses are stored for {year}; ingest that year's survey files first "
             f"(ncsi ingest FILE --survey ID --year {year})",
@@ -392,14 +393,18 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
                    ", comparable with last year" if inv_by_code[code]["ok"] else
                    ", NOT comparable with last year"))
 
-    if not ok:
+    if not ok and not maturity_only:
         raise ReleaseError(
             f"no industry of {year} could be estimated: "
             + "; ".join(f"{k}: {v}" for k, v in failed.items()),
             message_zh=f"{year} 年没有任何行业估计成功")
 
     scores = pd.DataFrame(rows)
-    scores = _aggregate_up(scores, taxonomy, industry_revenue, year, level, issues, draws_of)
+    if not scores.empty:
+        scores = _aggregate_up(scores, taxonomy, industry_revenue, year, level, issues,
+                               draws_of)
+    maturity = _maturity_part(store, year, level, say)
+    grades = _grades_part(store, year, scores, maturity, config, issues, say)
     settings = {
         "estimator": options.method, "scheme": options.scheme, "scaled": options.scaled,
         "missing": "casewise", "pooling": f"per {options.pooling}, pooled across brands",
@@ -413,8 +418,83 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
     }
     provenance = _provenance(store, year, taxonomy, config, measured, revenue)
     release_id = store.save_draft(year, settings=settings, provenance=provenance, fits=fits,
-                                  scores=scores, issues=issues)
+                                  scores=scores, issues=issues, maturity=maturity,
+                                  grades=grades)
     return BuildSummary(year, release_id, ok, failed, issues, scores)
+
+
+def _maturity_part(store, year: int, level: float, say) -> dict | None:
+    """The maturity results of the year's wave (None when there is no wave this year)."""
+    from .maturity_instrument import load_level_cutoffs, load_maturity_questionnaire
+    from .maturity_release import wave_results
+
+    years = store.maturity_years()
+    if year not in years:
+        return None
+    q = load_maturity_questionnaire()
+    cut_version, cuts = load_level_cutoffs()
+    waves = store.waves()
+    version = waves.loc[(waves["year"] == year) & (waves["survey_id"] == q.id),
+                        "survey_version"]
+    earlier = [y for y in years if y < year]
+    previous = None
+    if earlier:
+        prev = store.release(earlier[-1]) or store.release(earlier[-1], status="draft")
+        previous = (prev or {}).get("maturity")
+    res = wave_results(store.maturity_responses(year), questionnaire=q, cutoffs=cuts,
+                       level=level, previous=previous,
+                       version=str(version.iloc[0]) if len(version) else q.version)
+    res["year"] = year
+    res["cutoffs_version"] = cut_version
+    res["questionnaire_sha256"] = q.sha256
+    nat = res["national"]
+    say(f"[{year}] maturity: {res['n']} enterprises, national index {nat['index']:.1f} "
+        f"(90% CI {nat['ci_low']:.1f}–{nat['ci_high']:.1f})")
+    return res
+
+
+def _grades_part(store, year: int, scores: pd.DataFrame, maturity: dict | None,
+                 config: IndexConfig, issues: list[dict], say) -> dict | None:
+    """The graded evaluations of the year (None without performance inputs or satisfaction
+    indices). The maturity total comes from this year's wave or the previous one (two years)."""
+    from .grading import load_rulebook
+    from .maturity_release import grade_year
+
+    perf = store.performance(year)
+    if perf.empty or scores.empty:
+        return None
+    source = maturity
+    if source is None:
+        for y in (year - 1, year - 2):
+            rel = store.release(y) or store.release(y, status="draft")
+            if rel and rel.get("maturity"):
+                source = rel["maturity"]
+                break
+    if source is None:
+        issues.append({"kind": "grades_skipped",
+                       "message": f"no maturity wave in {year - 2}–{year}: no grades for {year}"})
+        return None
+    sat = scores[scores["construct"] == config.index_construct]
+    brands = sat[sat["level"] == "brand"]
+    # the indices as published (rounded to the published precision) are what the rules compare
+    dec = config.published_decimals
+    brand_sat = brands[brands["publishable"].astype(bool)].set_index("code")["index"].round(dec)
+    industry_sat = sat[sat["level"] == "industry"].set_index("code")["index"].round(dec)
+    brand_industry = brands.set_index("code")["parent"]
+    rulebook = load_rulebook()
+    graded = grade_year(rulebook, enterprises=pd.DataFrame(source["enterprises"]),
+                        performance=perf.drop(columns=["year", "source"], errors="ignore"),
+                        links=store.links()[["enterprise_id", "brand"]],
+                        brand_sat=brand_sat, industry_sat=industry_sat,
+                        brand_industry=brand_industry)
+    counts = graded["grade"].fillna("not graded").value_counts().to_dict()
+    say(f"[{year}] grades (rulebook v{rulebook.version}, maturity {source['year']}): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    records = json.loads(graded.to_json(orient="records", force_ascii=False))
+    return {"rulebook_version": rulebook.version, "rulebook_source": str(rulebook.source),
+            "maturity_year": source["year"], "counts": {str(k): int(v)
+                                                       for k, v in counts.items()},
+            "results": records}
 
 
 def _children_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -511,7 +591,10 @@ def _provenance(store, year: int, taxonomy, config: IndexConfig, industries: lis
     waves = store.waves(year=year)
     surveys = sorted({taxonomy.sector_of(i).survey for i in industries})
     qs = {s: load_questionnaire(s) for s in surveys}
-    cw, cw_version, cw_source = load_consumption_weights(year)
+    if industries:
+        cw, cw_version, cw_source = load_consumption_weights(year)
+    else:                               # a maturity-only year aggregates no sectors
+        cw, cw_version, cw_source = {}, None, None
     return {
         "ncsi_version": __version__,
         "git_commit": _git_commit(),

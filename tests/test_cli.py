@@ -180,8 +180,13 @@ def test_demo_command_without_serving(tmp_path, monkeypatch):
     r = run("demo", "--no-serve", "--scale", "0.15", "--out", tmp_path / "demo")
     assert r.exit_code == 0, r.output
     assert "demo ready" in r.output
-    rel = Store(url).releases()
-    assert (rel["status"] == "published").sum() == 8
+    store = Store(url)
+    rel = store.releases()
+    # eight satisfaction years 2018–2025 plus the maturity-only wave of 2017
+    assert sorted(rel.loc[rel["status"] == "published", "year"]) == list(range(2017, 2026))
+    assert [y for y in range(2017, 2026) if store.release(y)["maturity"]] == [
+        2017, 2019, 2021, 2023, 2025]
+    assert store.release(2025)["grades"]["results"]
     # a store that already holds data is never touched by the demo
     before = Store(url).snapshot()
     r = run("demo", "--no-serve", "--scale", "0.15", "--out", tmp_path / "demo2")
