@@ -30,8 +30,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import IngestError
-from .instruments import CORE_COLUMNS, Column, Questionnaire, Taxonomy, load_questionnaire, \
-    load_taxonomy
+from .instruments import (
+    CORE_COLUMNS,
+    Column,
+    Questionnaire,
+    Taxonomy,
+    load_questionnaire,
+    load_taxonomy,
+)
 
 SUPPORTED = (".csv", ".xlsx", ".sav", ".parquet")
 STATUSES = ("valid", "speeder", "straightliner")

@@ -29,7 +29,6 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.stats.weightstats import DescrStatsW
 
-
 __all__ = [
     "IndexConfig", "POLICIES", "SE_FORMULA", "NM", "MARK_UP", "MARK_DOWN",
     "index_weights", "respondent_scores", "unscored_counts", "weighted_mean", "group_indices",

@@ -16,9 +16,9 @@ statements on one line. ``parse_model`` turns the text into a :class:`ModelSpec`
 from __future__ import annotations
 
 import hashlib
+import pathlib
 import re
 from dataclasses import dataclass, field
-import pathlib
 from typing import Iterable, Literal
 
 import numpy as np
