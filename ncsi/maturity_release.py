@@ -94,7 +94,7 @@ def _changes(cur: dict, prev: dict | None, level: float) -> dict | None:
     for dim in DIMENSIONS:
         old = {r["group"]: r for r in prev["subgroups"].get(dim, [])}
         res["subgroups"][dim] = [{"group": r["group"], **one(r, old[r["group"]])}
-                                 for r in cur["subgroups"][dim] if r["group"] in old
+                                 for r in cur["subgroups"].get(dim, []) if r["group"] in old
                                  and r["se"] is not None and old[r["group"]]["se"] is not None]
     return res
 

@@ -97,3 +97,32 @@ def test_published_maturity_cannot_be_changed(maturity_store):
         with store.engine.begin() as conn:
             conn.execute(text("UPDATE releases SET maturity = NULL WHERE year = 2025"))
     assert store.release(2025)["maturity"] is not None
+
+
+def test_true_size_differences_are_recovered(maturity_store):
+    store, out = maturity_store
+    m = store.release(2025)["maturity"]
+    est = {r["group"]: r for r in m["subgroups"]["size"]}
+    truth = pd.read_csv(out / "truth" / "maturity_size_differences.csv")
+    t = truth[truth["year"] == 2025]
+    assert len(t) >= 2
+    for row in t.itertuples():
+        a, b = est[row.size_a], est[row.size_b]
+        diff = a["index"] - b["index"]
+        se = (a["se"] ** 2 + b["se"] ** 2) ** 0.5
+        assert abs(diff - row.true_difference) < 4 * se, (row, diff, se)
+
+
+def test_change_only_on_the_same_instrument_version():
+    from ncsi.maturity_release import _changes
+    cur = {"year": 2025, "questionnaire_version": "2025.1",
+           "national": {"index": 56.0, "se": 0.4}, "subgroups": {}}
+    same = {"year": 2023, "questionnaire_version": "2025.1",
+            "national": {"index": 53.9, "se": 0.4}, "subgroups": {}}
+    ch = _changes(cur, same, 0.90)
+    # worked case: Δ = 2.1, SE = √(0.4² + 0.4²) = 0.566, z = 3.71 > 1.645 → significant
+    assert ch["comparable"] and ch["national"]["points"] == pytest.approx(2.1)
+    assert ch["national"]["significant"] is True
+    other = dict(same, questionnaire_version="2023.1")
+    ch = _changes(cur, other, 0.90)
+    assert not ch["comparable"] and "questionnaire version changed" in ch["reason"]
