@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SEED   ?= 2025
 PORT   ?= 8501
 
-.PHONY: install demo demo-no-serve test clean
+.PHONY: install demo demo-no-serve test browser clean
 
 # A virtual environment with the package (editable) and its dev tools.
 $(BIN)/.installed: pyproject.toml
@@ -23,8 +23,18 @@ demo: install
 demo-no-serve: install
 	$(BIN)/ncsi demo --seed $(SEED) --no-serve
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium (with CJK fonts for the Chinese pages) through
+# Playwright; install them when missing (as root, or through sudo when available).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  SUDO=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk \
+	    || echo "could not install chromium: the browser tests will be skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
