@@ -714,9 +714,10 @@ def grade(year: int = typer.Option(..., help="the year / 年份"),
 
 
 def _register_reports() -> None:
-    from . import cli_report
+    from . import cli_report, cli_user
     app.command("export", help=cli_report.export.__doc__)(cli_report.export)
     app.command("report", help=cli_report.report.__doc__)(cli_report.report)
+    app.add_typer(cli_user.app, name="user")
 
 
 _register_reports()

@@ -59,6 +59,13 @@ def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0, recreate:
         rid = publish_year(store, year)
         say(f"published release {rid} for {year}")
     timings["publish"] = time.perf_counter() - t0
+    from .accounts import create_demo_accounts
+    brand, enterprise = _demo_binding(store)
+    say("demo accounts (demo only — never use these passwords for real data) / 演示账号：")
+    for user, password, role in create_demo_accounts(store, brand=brand, enterprise=enterprise):
+        say(f"  {role:<10} {user:<12} {password}"
+            + (f"  (brand {brand}" + (f", enterprise {enterprise})" if enterprise else ")")
+               if role == "enterprise" else ""))
     from .report import write_report
     t0 = time.perf_counter()
     for lang in ("zh", "en"):
@@ -68,6 +75,24 @@ def run_demo(*, seed: int, folder: Path, url: str, scale: float = 1.0, recreate:
     timings["report"] = time.perf_counter() - t0
     say("demo ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return {"manifest": manifest, "timings": timings, "years": years}
+
+
+def _demo_binding(store) -> tuple[str, str | None]:
+    """A brand for the demo's enterprise account: one made by a linked, graded enterprise when
+    there is one (so its maturity and grade pages have content), else the first brand."""
+    links = store.links().sort_values(["brand", "enterprise_id"])
+    rel = store.releases()
+    years = sorted(rel.loc[rel["status"] == "published", "year"])
+    grades = (store.release(years[-1]) or {}).get("grades") if years else None
+    if grades and not links.empty:
+        graded = {r["enterprise_id"] for r in grades["results"] if r["status"] == "graded"}
+        mine = links[links["enterprise_id"].isin(graded)]
+        if not mine.empty:
+            return str(mine.iloc[0]["brand"]), str(mine.iloc[0]["enterprise_id"])
+    if not links.empty:
+        return str(links.iloc[0]["brand"]), str(links.iloc[0]["enterprise_id"])
+    brands = store.known_brands()
+    return str(brands.iloc[0, 0]), None
 
 
 def load_survey_folder(store, folder: Path, *, say: Callable[[str], None] = lambda _m: None

@@ -16,6 +16,12 @@ Migration 0003 added the quality-management maturity survey and the graded evalu
 ``maturity_responses`` (one row per enterprise of a maturity wave; the wave is a ``waves`` row
 of a questionnaire registered with sector ``manufacturing``), ``performance`` (administrative
 quality records per year and enterprise) and ``enterprise_links`` (enterprise → brand).
+
+Migration 0004 added the dashboard's accounts (:mod:`ncsi.accounts`): ``users`` (user names
+stored lower-case, argon2 password hashes, role, failed sign-ins and lockout), ``user_bindings``
+(which brands / enterprises an enterprise user may see) and ``sessions`` (sign-in sessions, keyed
+by the sha256 of their token; the token itself is never stored). Deleting a user deletes its
+bindings and sessions (ON DELETE CASCADE; :mod:`ncsi.accounts` also deletes them explicitly).
 """
 
 from __future__ import annotations
@@ -54,6 +60,10 @@ RESPONSE_STATUSES = ("valid", "speeder", "straightliner")
 FIT_STATUSES = ("ok", "failed")
 SCORE_LEVELS = ("brand", "industry", "sector", "nation")
 ENTERPRISE_SIZES = ("large", "medium", "small")
+#: Account roles (migration 0004): analysts and admins see everything, enterprise users only what
+#: they are bound to; only admins manage accounts.
+USER_ROLES = ("analyst", "enterprise", "admin")
+BINDING_KINDS = ("brand", "enterprise")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -286,5 +296,57 @@ class EnterpriseLink(Base):
     brand: Mapped[str] = mapped_column(ForeignKey("brands.code"), primary_key=True)
 
 
+class User(Base):
+    """A dashboard account (migration 0004). ``username`` is stored lower-case, so user names are
+    unique regardless of case; ``password_hash`` is an argon2 hash (never the password)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", USER_ROLES), name="role"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
+    )
+
+    username: Mapped[str] = mapped_column(String, primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String, nullable=False)
+    role: Mapped[str] = mapped_column(String, nullable=False)
+    display_name: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # consecutive failed sign-ins since the last success or lockout
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                               server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class UserBinding(Base):
+    """An enterprise user may see a brand (``kind`` 'brand') or an enterprise (``kind``
+    'enterprise') given by ``code`` (migration 0004)."""
+
+    __tablename__ = "user_bindings"
+    __table_args__ = (
+        CheckConstraint(_in("kind", BINDING_KINDS), name="kind"),
+    )
+
+    username: Mapped[str] = mapped_column(
+        ForeignKey("users.username", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String, primary_key=True)
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+
+
+class UserSession(Base):
+    """A sign-in session (migration 0004), keyed by the sha256 (hex) of its random token."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index(None, "username"),
+    )
+
+    token_sha256: Mapped[str] = mapped_column(String, primary_key=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("users.username", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 TABLES = ("surveys", "brands", "revenues", "waves", "responses", "releases", "model_fits",
-          "scores", "maturity_responses", "performance", "enterprise_links")
+          "scores", "maturity_responses", "performance", "enterprise_links", "users",
+          "user_bindings", "sessions")
