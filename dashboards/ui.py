@@ -23,6 +23,7 @@ from ncsi.scoring import ranking_year_columns
 I18N_DIR = Path(__file__).resolve().parent / "i18n"
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
+DISPLAY_TZ = "Asia/Shanghai"  # times are shown in Beijing time, in both languages
 
 # the columns of the shown table, in order; year columns go where "years" is
 TABLE_COLUMNS = ("rank", "brand", "baseline_year", "years", "change_points", "change_percent",
@@ -109,6 +110,72 @@ class Texts:
         if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
             return ""
         return self("format.count").format(int(value))
+
+    def number(self, value, digits: int = 3, empty: str = "—") -> str:
+        """A plain number with ``digits`` decimals (diagnostics, coefficients)."""
+        if value is None or value is pd.NA:
+            return empty
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return empty
+        if not np.isfinite(v):
+            return empty
+        return self("format.decimal", value=v, digits=int(digits))
+
+    def share(self, value, empty: str = "—") -> str:
+        """A proportion 0–1 as a percentage ("51.0%")."""
+        return self._num("share", value, empty)
+
+    def pvalue(self, value, empty: str = "—") -> str:
+        """A p-value: three decimals, or "< 0.001"."""
+        if value is None or value is pd.NA:
+            return empty
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return empty
+        if not np.isfinite(v):
+            return empty
+        return self("format.p_small") if v < 0.001 else self("format.decimal", value=v,
+                                                                    digits=3)
+
+    def ci(self, low, high, empty: str = "") -> str:
+        """A confidence interval "72.1–75.3" with the index precision."""
+        lo, hi = self.index(low, empty=""), self.index(high, empty="")
+        return self("format.ci", low=lo, high=hi) if lo and hi else empty
+
+    def datetime(self, value, empty: str = "—") -> str:
+        """A moment in Beijing time (UTC+8), written the language's way."""
+        if value is None or value is pd.NA:
+            return empty
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return empty
+        if ts.tzinfo is None:
+            ts = ts.tz_localize("UTC")
+        return self("format.datetime").format(ts.tz_convert(DISPLAY_TZ).to_pydatetime())
+
+    def yes_no(self, value) -> str:
+        if value is None:
+            return "—"
+        return self("common.yes") if bool(value) else self("common.no")
+
+    def construct(self, code: str) -> str:
+        """The name of a model construct ("SAT" → 顾客满意); the code when unnamed."""
+        return self(f"constructs.{code}") if self.has(f"constructs.{code}") else str(code)
+
+    def localized(self, obj: dict, key: str) -> str:
+        """``obj[key + "_zh"]`` in Chinese when present, else ``obj[key]`` ("" when none)."""
+        if self.lang == "zh" and obj.get(f"{key}_zh"):
+            return str(obj[f"{key}_zh"])
+        v = obj.get(key)
+        return "" if v is None else str(v)
+
+    def pick(self, obj: dict, zh_key: str = "zh", en_key: str = "en") -> str:
+        """The text of a {zh, en} pair in the language."""
+        v = obj.get(zh_key if self.lang == "zh" else en_key) or obj.get(en_key) or ""
+        return str(v)
 
     def band(self, code: str | None) -> str:
         if code is None or (isinstance(code, float) and np.isnan(code)) or code == "":
@@ -314,3 +381,44 @@ def _line(g: pd.DataFrame, name: str, color: str, width: float, size: int, hover
         error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo,
                  "thickness": max(1.0, width / 2), "width": 4, "color": color},
         customdata=custom, hovertemplate=hover)
+
+
+# --------------------------------------------------------------------------------------------
+# names of the maturity instrument (configuration, not data)
+# --------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def maturity_labels() -> dict[str, dict]:
+    """Names of the maturity questionnaire's regions, size classes, manufacturing industries and
+    categories (code → (zh, en); categories also their points) and of the maturity levels
+    (level → (zh, en)), from ``surveys/maturity/``."""
+    from ncsi.maturity_instrument import load_level_cutoffs, load_maturity_questionnaire
+    q = load_maturity_questionnaire()
+    _, cuts = load_level_cutoffs()
+    return {"region": {r.code: (r.zh, r.en) for r in q.regions},
+            "size": {s.code: (s.zh, s.en) for s in q.sizes},
+            "industry": {i.code: (i.zh, i.en) for i in q.industries},
+            "category": {c.code: (c.zh, c.en) for c in q.categories},
+            "points": {c.code: float(c.points) for c in q.categories},
+            "level": {int(c.level): (c.zh, c.en) for c in cuts}}
+
+
+def maturity_name(kind: str, code, lang: str) -> str:
+    """The name of a region/size/industry/category code or a level in ``lang`` (the code
+    itself when the instrument does not name it)."""
+    names = maturity_labels()[kind]
+    key = int(code) if kind == "level" and code is not None else code
+    if key not in names:
+        return str(code)
+    zh, en = names[key]
+    return sentence(zh if lang == "zh" else en)
+
+
+def category_percent(maturity: dict) -> dict[str, float]:
+    """Category → its design-weighted mean score as % of the category's points (from a
+    release's maturity results)."""
+    out = {}
+    for c in maturity.get("categories") or []:
+        if c.get("index") is not None and c.get("points"):
+            out[c["category"]] = 100.0 * float(c["index"]) / float(c["points"])
+    return out

@@ -1,6 +1,9 @@
 """Read-only views of *published* releases, for the dashboard, the CLI and exports.
 
-Nothing here reads drafts or respondent rows: every number comes from ``store.published_scores``.
+Nothing here reads drafts or respondent rows: every number comes from ``store.published_scores``
+or from the visible published release rows themselves (their ``maturity`` and ``grades`` JSON and
+the ``drivers`` of their fits — :meth:`Query.maturity`, :meth:`Query.grade`,
+:meth:`Query.drivers`).
 
 Embargo: a published release whose ``embargo_until`` (set by ``ncsi publish --embargo-until``)
 is still in the future is invisible here — its year is absent from :meth:`Query.published_years`,
@@ -29,6 +32,8 @@ from .scoring import IndexConfig, band_label, format_ranking_rows, ranking_rows
 
 LEVEL_BRAND = "brand"
 LEVEL_INDUSTRY = "industry"
+LEVEL_SECTOR = "sector"
+LEVEL_NATION = "nation"
 
 
 class Query:
@@ -50,6 +55,8 @@ class Query:
         self.now = now
         self._scores: pd.DataFrame | None = None
         self._brands: pd.DataFrame | None = None
+        self._releases: dict[int, dict | None] = {}
+        self._drivers: dict[tuple[int, str], dict | None] = {}
 
     # -- embargo -----------------------------------------------------------------------------
     def _now(self) -> pd.Timestamp:
@@ -194,6 +201,154 @@ class Query:
         h = h[h["publishable"].astype(bool)]
         return h[["year", "level", "code", "name", "index", "ci_low", "ci_high", "n", "flags"]] \
             .sort_values(["level", "code", "year"]).reset_index(drop=True)
+
+    def aggregate_trend(self, construct: str | None = None,
+                        lang: str = "zh") -> pd.DataFrame:
+        """The nation's, sectors' and industries' published indices over the years (publishable
+        values only): year, level ("nation" | "sector" | "industry"), code, parent, name, index,
+        ci_low, ci_high, n, flags — sorted by level, code, year."""
+        construct = construct or self.config.index_construct
+        cols = ["year", "level", "code", "parent", "name", "index", "ci_low", "ci_high", "n",
+                "flags"]
+        s = self.scores()
+        if s.empty:
+            return pd.DataFrame(columns=cols)
+        part = s[(s["construct"] == construct)
+                 & s["level"].isin([LEVEL_NATION, LEVEL_SECTOR, LEVEL_INDUSTRY])
+                 & s["publishable"].astype(bool)].copy()
+        names = []
+        for level, code in zip(part["level"], part["code"]):
+            if level == LEVEL_INDUSTRY:
+                names.append(self.industry_name(code, lang))
+            elif level == LEVEL_SECTOR:
+                names.append(self.sector_name(code, lang))
+            else:
+                names.append("全国" if lang == "zh" else "nation")
+        part["name"] = names
+        part["flags"] = [_flags_value(f) for f in part["flags"]]
+        order = {LEVEL_NATION: 0, LEVEL_SECTOR: 1, LEVEL_INDUSTRY: 2}
+        part["_o"] = part["level"].map(order)
+        return (part.sort_values(["_o", "code", "year"])[cols].reset_index(drop=True))
+
+    # -- whole-release parts of published releases: maturity, grades, drivers ------------------
+    def _release(self, year: int) -> dict | None:
+        """The visible published release of ``year`` (the store's release dict), or None when
+        it is not published, or still under embargo (unless ``include_embargoed``). Read once
+        per Query."""
+        year = int(year)
+        if year not in self._releases:
+            visible = set(int(i) for i in self._visible()["id"])
+            rel = self.store.release(year)
+            self._releases[year] = rel if rel is not None and int(rel["id"]) in visible else None
+        return self._releases[year]
+
+    def _visible_years(self) -> list[int]:
+        return sorted(int(y) for y in self._visible()["year"])
+
+    def maturity_years(self) -> list[int]:
+        """Visible published years whose release holds maturity results."""
+        return [y for y in self._visible_years()
+                if (self._release(y) or {}).get("maturity")]
+
+    def maturity(self, year: int) -> dict | None:
+        """The published maturity results of ``year`` WITHOUT the per-enterprise rows (national,
+        subgroups, tests, level_shares, categories, structure, change, …), or None."""
+        m = (self._release(year) or {}).get("maturity")
+        if not m:
+            return None
+        return {k: v for k, v in m.items() if k != "enterprises"}
+
+    def maturity_enterprise(self, year: int, enterprise_id: str) -> dict | None:
+        """One enterprise's published maturity row of ``year`` (enterprise_id, region, size,
+        industry, total, index, level), or None."""
+        m = (self._release(year) or {}).get("maturity") or {}
+        for row in m.get("enterprises") or []:
+            if row.get("enterprise_id") == enterprise_id:
+                return dict(row)
+        return None
+
+    def grade_years(self) -> list[int]:
+        """Visible published years whose release holds graded evaluations."""
+        return [y for y in self._visible_years()
+                if ((self._release(y) or {}).get("grades") or {}).get("results")]
+
+    def grades_summary(self, year: int) -> dict | None:
+        """The published grades of ``year`` without the per-enterprise results (rulebook
+        version, maturity year, counts), or None."""
+        g = (self._release(year) or {}).get("grades")
+        if not g:
+            return None
+        return {k: v for k, v in g.items() if k != "results"}
+
+    def grade(self, year: int, enterprise_id: str) -> dict | None:
+        """One enterprise's published grade of ``year`` (enterprise_id, grade, status, reason,
+        reason_zh, explanation, brand, …), or None."""
+        g = (self._release(year) or {}).get("grades") or {}
+        for row in g.get("results") or []:
+            if row.get("enterprise_id") == enterprise_id:
+                return dict(row)
+        return None
+
+    def enterprises(self) -> pd.DataFrame:
+        """Every enterprise in a visible published release's maturity results or grades, with
+        the brand its grade was linked to (the latest year's; "" when none): columns
+        enterprise_id, brand, sorted by enterprise_id."""
+        brands: dict[str, str] = {}
+        for y in self._visible_years():
+            rel = self._release(y) or {}
+            for row in (rel.get("maturity") or {}).get("enterprises") or []:
+                brands.setdefault(str(row["enterprise_id"]), "")
+            for row in (rel.get("grades") or {}).get("results") or []:
+                b = row.get("brand")
+                brands[str(row["enterprise_id"])] = b if isinstance(b, str) else \
+                    brands.get(str(row["enterprise_id"]), "")
+        out = pd.DataFrame({"enterprise_id": list(brands), "brand": list(brands.values())},
+                           columns=["enterprise_id", "brand"])
+        return out.sort_values("enterprise_id").reset_index(drop=True)
+
+    def drivers(self, year: int, industry: str) -> dict | None:
+        """The drivers of satisfaction of ``industry`` in the published release of ``year``
+        (target, impacts[], items[] — see :mod:`ncsi.drivers`), or None (not published, under
+        embargo, or the industry's model was not admissible)."""
+        rel = self._release(year)
+        if rel is None:
+            return None
+        key = (int(year), industry)
+        if key not in self._drivers:
+            found = None
+            for fit in self.store.release_fits(rel["id"]):
+                if fit.get("industry") == industry and fit.get("status") == "ok":
+                    found = (fit.get("result") or {}).get("drivers")
+                    break
+            self._drivers[key] = found
+        return self._drivers[key]
+
+    def brand_scores(self, brand: str) -> pd.DataFrame:
+        """Every published score of one brand, all constructs and years (the rows of
+        :meth:`scores`)."""
+        s = self.scores()
+        if s.empty:
+            return s
+        return s[(s["level"] == LEVEL_BRAND) & (s["code"] == brand)].reset_index(drop=True)
+
+    def industry_scores(self, industry: str) -> pd.DataFrame:
+        """Every published score of one industry's own row, all constructs and years."""
+        s = self.scores()
+        if s.empty:
+            return s
+        return s[(s["level"] == LEVEL_INDUSTRY) & (s["code"] == industry)].reset_index(drop=True)
+
+    def published_brands(self) -> list[str]:
+        """Brands with at least one published score, sorted by code."""
+        s = self.scores()
+        if s.empty:
+            return []
+        return sorted(set(s.loc[s["level"] == LEVEL_BRAND, "code"]))
+
+    def brand_industry(self, brand: str) -> str | None:
+        """The industry of a published brand (its latest published score's parent)."""
+        s = self.brand_scores(brand)
+        return None if s.empty else str(s.sort_values("year")["parent"].iloc[-1])
 
     def band_text(self, code: str | None, lang: str = "zh") -> str:
         return band_label(code, lang, self.config.bands) if code else ""
