@@ -327,7 +327,6 @@ class _Engine:
             out = np.array([float(np.sum(d_sigma * d[ix])) for d in grads] + list(d_mu))
             return out / n
 
-        self.start_extra = self.mu
         return f, g
 
     def _hess(self, x):

@@ -13,8 +13,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import DataError
 from .ingest import read_survey_file
 from .maturity_instrument import load_maturity_questionnaire
@@ -85,7 +83,3 @@ def load_performance_file(path: str | Path, year: int, store) -> int:
 def load_links_file(path: str | Path, store) -> int:
     """Load the enterprise → brand links (enterprise_id, brand)."""
     return store.load_links(read_survey_file(Path(path)), source=str(path))
-
-
-def _frame(df: pd.DataFrame) -> pd.DataFrame:
-    return df

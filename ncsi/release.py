@@ -214,7 +214,7 @@ def _stat(point: float, draws, level: float, fallback: tuple) -> tuple[float, fl
     """(se, ci_low, ci_high) from bootstrap draws, or the fixed-weight ``fallback``."""
     if draws is None:
         return fallback
-    return interval(point, draws, level)
+    return interval(draws, level)
 
 
 def _invariance(store, year: int, code: str, unit: UnitResult, options: BuildOptions,

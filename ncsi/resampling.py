@@ -149,7 +149,7 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
     return BrandDraws(codes, list(res.spec.constructs), draws, status, entropy)
 
 
-def interval(point: float, draws: np.ndarray, level: float) -> tuple[float, float, float]:
+def interval(draws: np.ndarray, level: float) -> tuple[float, float, float]:
     """(SE, lower, upper): the SD of the valid draws and their percentile interval."""
     d = draws[np.isfinite(draws)]
     if d.size < 10:

@@ -779,3 +779,19 @@ def test_indices_need_a_scale(path_fit):
         path_fit.indices()
     with pytest.raises(PLSOptionError, match="scale must be"):
         path_fit.indices((5, 1))
+
+
+@pytest.mark.parametrize("scaled", [True, False])
+def test_batched_core_agrees_with_the_single_block_formulas(satisfaction, scaled):
+    # ncsi.plscore computes ρA (in PLSc) and HTMT batched for the bootstrap; ncsi.assessment
+    # holds the readable one-block formulas. Both must give the same numbers on real data.
+    from ncsi import assessment
+    spec = parse_model(SATISFACTION_MODEL)
+    res = PLS(spec, scaled=scaled).fit(satisfaction)
+    s = res._s
+    lay = res.layout
+    for j, idx in enumerate(lay.blocks):
+        single = assessment.rho_a(s[np.ix_(idx, idx)], res._w[idx, j])
+        assert res.reliability["rho_a"].iloc[j] == pytest.approx(single, abs=1e-12)
+    ht = assessment.htmt(s, lay.blocks, list(lay.modes))
+    np.testing.assert_allclose(res.htmt.to_numpy(), ht, atol=1e-12, equal_nan=True)
