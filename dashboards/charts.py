@@ -218,11 +218,21 @@ def impacts_figure(impacts: list[dict], t: Texts, *, title: str) -> go.Figure:
     """Horizontal bars: the change of the satisfaction index for a 5-point gain per driver."""
     rows = sorted((r for r in impacts if _finite(r.get("impact_5")) is not None),
                   key=lambda r: float(r["impact_5"]))
+    x = [float(r["impact_5"]) for r in rows]
+    lo = [_finite(r.get("ci_low")) for r in rows]
+    hi = [_finite(r.get("ci_high")) for r in rows]
+    whiskers = None
+    if all(v is not None for v in lo + hi) and rows:
+        whiskers = {"type": "data", "symmetric": False, "color": INK, "thickness": 1.2,
+                    "array": [h - v for h, v in zip(hi, x)],
+                    "arrayminus": [v - lo_ for lo_, v in zip(lo, x)]}
     fig = go.Figure(go.Bar(
-        x=[float(r["impact_5"]) for r in rows], y=[t.construct(str(r["driver"])) for r in rows],
-        orientation="h", marker={"color": PALETTE[0]},
+        x=x, y=[t.construct(str(r["driver"])) for r in rows],
+        orientation="h", marker={"color": PALETTE[0]}, error_x=whiskers,
         text=[t.points(r["impact_5"]) for r in rows], textposition="outside",
-        hovertemplate="%{y}: %{x:+.2f}<extra></extra>"))
+        customdata=[[a, b] for a, b in zip(lo, hi)],
+        hovertemplate="%{y}: %{x:+.2f}" + (" [%{customdata[0]:.2f}, %{customdata[1]:.2f}]"
+                                           if whiskers else "") + "<extra></extra>"))
     _layout(fig, title, height=max(260, 100 + 44 * len(rows)), showlegend=False,
             xaxis={"title": {"text": t("drivers.impact_axis")}},
             margin={"l": 140, "r": 40, "t": 60, "b": 50})

@@ -64,12 +64,15 @@ def wave_results(responses: pd.DataFrame, *, questionnaire, cutoffs, level: floa
     out["categories"] = cat_rows
     if with_structure:
         out["structure"] = structure(items[list(q.item_codes)], cats, scores)
+    codes = [c for c, _, _ in cats]
+    per_cat = scores[codes].to_numpy(dtype=float)
     out["enterprises"] = [
         {"enterprise_id": e, "region": r, "size": s, "industry": i,
-         "total": _num(t), "index": _num(x), "level": None if pd.isna(lv) else int(lv)}
-        for e, r, s, i, t, x, lv in zip(items["enterprise_id"], items["region"], items["size"],
-                                        items["industry"], scores["total"], scores["index"],
-                                        scores["level"])]
+         "total": _num(t), "index": _num(x), "level": None if pd.isna(lv) else int(lv),
+         "categories": {c: _num(v) for c, v in zip(codes, row)}}
+        for e, r, s, i, t, x, lv, row in zip(items["enterprise_id"], items["region"],
+                                             items["size"], items["industry"], scores["total"],
+                                             scores["index"], scores["level"], per_cat)]
     out["change"] = _changes(out, previous, level)
     return out
 

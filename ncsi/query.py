@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 
 from .instruments import load_taxonomy
@@ -306,10 +307,9 @@ class Query:
                            columns=["enterprise_id", "brand"])
         return out.sort_values("enterprise_id").reset_index(drop=True)
 
-    def drivers(self, year: int, industry: str) -> dict | None:
-        """The drivers of satisfaction of ``industry`` in the published release of ``year``
-        (target, impacts[], items[] — see :mod:`ncsi.drivers`), or None (not published, under
-        embargo, or the industry's model was not admissible)."""
+    def _fit_result(self, year: int, industry: str) -> dict | None:
+        """The admissible fit result of ``industry`` in the visible published release of
+        ``year`` (read once per Query), or None."""
         rel = self._release(year)
         if rel is None:
             return None
@@ -318,10 +318,51 @@ class Query:
             found = None
             for fit in self.store.release_fits(rel["id"]):
                 if fit.get("industry") == industry and fit.get("status") == "ok":
-                    found = (fit.get("result") or {}).get("drivers")
+                    found = fit.get("result") or {}
                     break
             self._drivers[key] = found
         return self._drivers[key]
+
+    def drivers(self, year: int, industry: str) -> dict | None:
+        """The drivers of satisfaction of ``industry`` in the published release of ``year``
+        (target, impacts[] with their release-bootstrap intervals, items[] — see
+        :mod:`ncsi.drivers`), or None (not published, under embargo, or the industry's model
+        was not admissible)."""
+        return (self._fit_result(year, industry) or {}).get("drivers")
+
+    def brand_items(self, year: int, industry: str, brand: str) -> pd.DataFrame:
+        """Item-level gaps of one brand to its industry in the published release of ``year``:
+        one row per item (construct, indicator, brand, industry, gap), each a mean answer on
+        the 0–100 scale. The industry's item mean is aggregated as its index is: the brands'
+        survey-weighted item means, weighted by the brands' published industry weights
+        (revenue shares). Empty when the release holds no item means (older releases) or
+        the brand is not in it. Callers check that the session may see ``brand``."""
+        cols = ["construct", "indicator", "brand", "industry", "gap"]
+        fit = self._fit_result(year, industry) or {}
+        means = fit.get("brand_items") or {}
+        items = (fit.get("drivers") or {}).get("items") or []
+        if brand not in means or not items:
+            return pd.DataFrame(columns=cols)
+        rel = self._release(year)
+        sc = self.store.release_scores(rel["id"])
+        sc = sc[(sc["level"] == LEVEL_BRAND) & (sc["parent"] == industry)]
+        weight = {(r.code, r.construct): r.weight for r in sc.itertuples(index=False)}
+        rows = []
+        for it in items:
+            c, ind = it["construct"], it["indicator"]
+            num = den = 0.0
+            for b, m in means.items():
+                w, v = weight.get((b, c)), m.get(ind)
+                if v is None or w is None or not np.isfinite(w) or w <= 0:
+                    continue
+                num += w * v
+                den += w
+            own = means[brand].get(ind)
+            whole = num / den if den > 0 else None
+            rows.append({"construct": c, "indicator": ind, "brand": own, "industry": whole,
+                         "gap": own - whole if own is not None and whole is not None
+                         else None})
+        return pd.DataFrame(rows, columns=cols)
 
     def brand_scores(self, brand: str) -> pd.DataFrame:
         """Every published score of one brand, all constructs and years (the rows of

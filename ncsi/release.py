@@ -204,10 +204,68 @@ def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: 
                                      target=config.index_construct,
                                      item_means=res.item_mean, scale_min=config.scale_min,
                                      scale_max=config.scale_max)
+    result["brand_items"] = brand_item_means(items, clean["brand"], clean["weight"],
+                                             scale_min=config.scale_min,
+                                             scale_max=config.scale_max)
+    if draws is not None and draws.paths is not None:
+        _resampled_intervals(result, draws, list(spec.constructs), config.significance_level)
     fit.update(status="ok", message="", result=result)
     complete = items.dropna().to_numpy(dtype=float)
     return UnitResult(unit, industries, survey_id, "ok", "", fit, brands, draws,
                       dict(zip(clean["brand"], clean["industry"])), complete), issues
+
+
+def brand_item_means(items: pd.DataFrame, brands: pd.Series, weights: pd.Series, *,
+                     scale_min: float, scale_max: float) -> dict[str, dict]:
+    """Every brand's survey-weighted mean answer to every item on the 0–100 scale (its
+    answered respondents only; None where nobody answered) — the item-level gaps of the
+    enterprise pages."""
+    y = (items.to_numpy(dtype=float) - scale_min) / (scale_max - scale_min) * 100.0
+    answered = ~np.isnan(y)
+    w = weights.to_numpy(dtype=float)[:, None] * answered
+    out = {}
+    codes = brands.to_numpy()
+    for brand in sorted(set(codes)):
+        rows = codes == brand
+        tot = w[rows].sum(axis=0)
+        num = (w[rows] * np.where(answered[rows], y[rows], 0.0)).sum(axis=0)
+        out[brand] = {c: (float(num[k] / tot[k]) if tot[k] > 0 else None)
+                      for k, c in enumerate(items.columns)}
+    return out
+
+
+def _resampled_intervals(result: dict, draws, constructs: list[str], level: float) -> None:
+    """Percentile intervals (and SDs) of the path coefficients and of the driver impacts from
+    the release's own resamples (stratified by brand, weights re-estimated) — added to the
+    fit's ``paths`` and ``drivers.impacts`` entries as ``boot_se``, ``ci_low``, ``ci_high``."""
+    pos = {c: k for k, c in enumerate(constructs)}
+    basis = {"method": "percentile", "level": level, "n_valid": draws.n_valid,
+             "resampling": "respondents within brands (the release bootstrap)"}
+    for p in result.get("paths") or []:
+        i, j = pos.get(p["from"]), pos.get(p["to"])
+        if i is None or j is None:
+            continue
+        se, lo, hi = interval(draws.paths[:, i, j], level)
+        p.update(boot_se=_finite(se), ci_low=_finite(lo), ci_high=_finite(hi))
+    result["paths_interval"] = basis
+    drv = result.get("drivers") or {}
+    target = pos.get(drv.get("target"))
+    if target is None or draws.total is None or draws.score_sd is None:
+        return
+    for row in drv.get("impacts") or []:
+        i = pos.get(row["driver"])
+        if i is None:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = 5.0 * draws.total[:, i, target] * draws.score_sd[:, target] \
+                / draws.score_sd[:, i]
+        se, lo, hi = interval(d, level)
+        row.update(boot_se=_finite(se), ci_low=_finite(lo), ci_high=_finite(hi))
+    drv["interval"] = basis
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if v is not None and np.isfinite(v) else None
 
 
 def _stat(point: float, draws, level: float, fallback: tuple) -> tuple[float, float, float]:

@@ -86,6 +86,10 @@ class BrandDraws:
     draws: np.ndarray            # B × brands × constructs
     status: np.ndarray           # B (plscore status codes)
     entropy: list[int]
+    paths: np.ndarray | None = None      # B × J × J path coefficients (NaN: no path / left out)
+    total: np.ndarray | None = None      # B × J × J total effects
+    score_sd: np.ndarray | None = None   # B × J: SD of the 0–100 scores of the resample's
+    #                                      respondents with every score defined (drivers)
 
     @property
     def n_boot(self) -> int:
@@ -119,6 +123,9 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
     y0 = np.where(answered, y, 0.0)
     ans = answered.astype(float)
     draws = np.full((n_boot, len(codes), lay.J), np.nan)
+    path_draws = np.full((n_boot, lay.J, lay.J), np.nan)
+    total_draws = np.full((n_boot, lay.J, lay.J), np.nan)
+    sd_draws = np.full((n_boot, lay.J), np.nan)
     status = np.zeros(n_boot, dtype=int)
     for a in range(0, n_boot, _CHUNK):
         b = min(a + _CHUNK, n_boot)
@@ -133,20 +140,38 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
                                sd=np.ones_like(sd) if st["scaled"] else sd)
         wt = apply_policy(plscore.index_weights(est.w, sd, lay, st["scaled"]), lay, policy)
         status[a:b] = est.status
+        paths, _, _ = plscore.regressions(est.corr, lay)
+        path_draws[a:b] = paths
+        total_draws[a:b] = plscore.total_effects(np.nan_to_num(paths))
         f = counts * survey_w                                   # chunk × n
+        all_ok = np.ones((n, b - a), dtype=bool)
+        block_scores = []
         for j, idx in enumerate(lay.blocks):
             wj = wt[:, idx].T                                   # k × chunk
             num = y0[:, idx] @ wj                               # n × chunk
             den = ans[:, idx] @ wj
             ok = den > 0
             score = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+            all_ok &= ok
+            block_scores.append(score)
             for g, pos in enumerate(groups):
                 fg = f[:, pos]                                  # chunk × n_g
                 tot = (fg * ok[pos].T).sum(axis=1)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     draws[a:b, g, j] = (fg * score[pos].T).sum(axis=1) / tot
-        draws[a:b][est.status != plscore.OK] = np.nan
-    return BrandDraws(codes, list(res.spec.constructs), draws, status, entropy)
+        # the drivers' score SDs: unweighted over the resample's respondents (counts as
+        # frequencies) whose every construct score is defined, as in the fit (ddof 1)
+        c = counts.T * all_ok                                   # n × chunk
+        tot = c.sum(axis=0)
+        for j, score in enumerate(block_scores):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m = (c * score).sum(axis=0) / tot
+                sd_draws[a:b, j] = np.sqrt((c * (score - m) ** 2).sum(axis=0) / (tot - 1))
+        bad = est.status != plscore.OK
+        for arr in (draws, path_draws, total_draws, sd_draws):
+            arr[a:b][bad] = np.nan
+    return BrandDraws(codes, list(res.spec.constructs), draws, status, entropy,
+                      path_draws, total_draws, sd_draws)
 
 
 def interval(draws: np.ndarray, level: float) -> tuple[float, float, float]:

@@ -829,8 +829,38 @@ def test_brand_page_shows_drivers_ipma_gaps_and_trend(page, dash, dash_store):
     perf = b.set_index("construct")["index"]
     assert brand_points["x"] == pytest.approx([r["total_effect"] for r in drivers["impacts"]])
     assert brand_points["y"] == pytest.approx([perf[r["driver"]] for r in drivers["impacts"]])
+    assert bar["error_x"]["array"] == pytest.approx(
+        [r["ci_high"] - r["impact_5"] for r in expected])
     items = table_with(at, EN("drivers.col_item"))
     assert len(items) == len(drivers["items"])
+    # item-level gaps, recomputed from the stored responses: the brand's weighted mean answer
+    # on 0–100 minus the industry's, its brands' means weighted by their published weights
+    from ncsi.instruments import load_questionnaire
+    fit = next(f for f in dash_store.release_fits(dash_store.release(year)["id"])
+               if f["industry"] == industry)
+    quest = load_questionnaire(fit["survey_id"])
+    resp = quest.clean(dash_store.responses(year, industry=industry))
+    cfg = q.config
+    sc = dash_store.release_scores(dash_store.release(year)["id"])
+    sc = sc[(sc["level"] == "brand") & (sc["parent"] == industry)]
+    wanted = {}
+    for r in drivers["items"]:
+        y = (resp[r["indicator"]] - cfg.scale_min) / (cfg.scale_max - cfg.scale_min) * 100
+        ok = y.notna()
+        means = (y[ok] * resp["weight"][ok]).groupby(resp["brand"][ok]).sum() \
+            / resp["weight"][ok].groupby(resp["brand"][ok]).sum()
+        w = sc[sc["construct"] == r["construct"]].set_index("code")["weight"]
+        whole = float((means.reindex(w.index) * w).sum() / w.sum())
+        wanted[r["indicator"]] = (means[own], whole)
+    shown = items.set_index(items[EN("drivers.col_item")].str.split(" ").str[0])
+    assert set(shown.index) == set(wanted)
+    for ind, (mine, whole) in wanted.items():
+        assert shown.at[ind, EN("drivers.col_brand_item")] == EN.index(mine)
+        assert shown.at[ind, EN("drivers.col_industry_item")] == EN.index(whole)
+        assert shown.at[ind, EN("drivers.col_gap")] == EN.points(mine - whole)
+    loss = [dict((r["indicator"], r["importance"]) for r in drivers["items"])[i]
+            * (wanted[i][0] - wanted[i][1]) for i in shown.index]
+    assert loss == sorted(loss)     # the questions where the brand loses most come first
     # the trend: the brand and its industry
     names = {tr["name"] for tr in trend["data"] if tr.get("mode") == "lines+markers"}
     assert names == {q.brand_name(own, "en"),
@@ -872,7 +902,17 @@ def test_enterprise_page_shows_maturity_against_means_and_the_explained_grade(
         labels = compare["data"][0]["y"]
         assert labels[0] == t("enterprise.this_enterprise", enterprise=eid)
         assert compare["data"][0]["x"][0] == pytest.approx(row["index"])
-        assert t("enterprise.no_categories") in [i.value for i in at.info]
+        assert t("enterprise.no_categories") not in [i.value for i in at.info]
+        # the radar: this enterprise's category scores as % of the category's points, from
+        # the published row and the instrument's points; then the national profile
+        points = {c["category"]: c["points"] for c in q.maturity(2024)["categories"]}
+        own = radar["data"][0]
+        assert own["name"] == t("enterprise.this_enterprise", enterprise=eid)
+        assert own["r"][:-1] == pytest.approx(
+            [100 * row["categories"][c] / points[c] for c in ui.maturity_labels()["category"]])
+        assert radar["data"][1]["name"] == t("maturity.national")
+        cats = table_with(at, t("enterprise.col_own"))
+        assert len(cats) == len(points)
         reason = grade["reason_zh"] if lang == "zh" else grade["reason"]
         assert reason in texts_of(at)
         assert len(at.expander) == len(grade["explanation"])

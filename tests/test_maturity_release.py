@@ -126,3 +126,35 @@ def test_change_only_on_the_same_instrument_version():
     other = dict(same, questionnaire_version="2023.1")
     ch = _changes(cur, other, 0.90)
     assert not ch["comparable"] and "questionnaire version changed" in ch["reason"]
+
+
+def test_each_enterprise_row_holds_its_category_scores(maturity_store):
+    """The per-enterprise category scores (the enterprise page's radar) follow methodology §7:
+    a category's score is (mean answered level − 1) / 4 × its points, and they add up to the
+    enterprise's total — recomputed here from the stored answers, not from the release code."""
+    from ncsi.maturity_instrument import load_maturity_questionnaire
+    store, _ = maturity_store
+    q = load_maturity_questionnaire()
+    m = store.release(2025)["maturity"]
+    answers = store.maturity_responses(2025).set_index("enterprise_id")
+    rows = {r["enterprise_id"]: r for r in m["enterprises"]}
+    points = {c.code: float(c.points) for c in q.categories}
+    checked = 0
+    for eid in list(rows)[:50]:
+        r = rows[eid]
+        assert set(r["categories"]) == {c.code for c in q.categories}
+        expected = {}
+        for c in q.categories:
+            codes = [i.code if hasattr(i, "code") else i for i in c.items]
+            levels = pd.to_numeric(answers.loc[eid, codes], errors="coerce").dropna()
+            expected[c.code] = (levels.mean() - 1) / 4 * c.points if len(levels) else None
+        for code, v in expected.items():
+            if v is None:
+                assert r["categories"][code] is None
+            else:
+                assert r["categories"][code] == pytest.approx(v, abs=1e-9)
+                assert 0 <= r["categories"][code] <= points[code] + 1e-9
+        if r["total"] is not None:
+            assert sum(r["categories"].values()) == pytest.approx(r["total"], abs=1e-9)
+            checked += 1
+    assert checked >= 40

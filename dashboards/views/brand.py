@@ -151,7 +151,7 @@ def drivers_section(ctx: Context, brand: str, industry: str, year: int,
     st.plotly_chart(charts.impacts_figure(impacts, t, title=t("drivers.impacts_title",
                                                                industry=iname, year=year)),
                     width="stretch", key="drivers_impacts")
-    st.caption(t("drivers.impacts_caption"))
+    st.caption(t("drivers.impacts_caption", level=ui.pct(q.config.significance_level)))
     b = q.brand_scores(brand)
     b = b[(b["year"] == year) & b["publishable"].astype(bool)].set_index("construct")["index"]
     i = q.industry_scores(industry)
@@ -164,18 +164,41 @@ def drivers_section(ctx: Context, brand: str, industry: str, year: int,
     st.caption(t("drivers.ipma_caption"))
 
     st.markdown(f"**{t('drivers.items_heading')}**")
+    table, caption = items_table(ctx, brand, industry, year, drivers, gaps)
+    st.dataframe(table, hide_index=True, key="drivers_items")
+    st.caption(t(caption))
+
+
+def items_table(ctx: Context, brand: str, industry: str, year: int, drivers: dict,
+                gaps: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """(table, caption key) of the questions behind the drivers: importance, industry performance and — when the
+    release holds per-brand item means — the brand's and the industry's mean and the gap,
+    sorted so the questions where the brand loses most come first (importance × gap)."""
+    t, q, lang = ctx.t, ctx.query, ctx.lang
     wording = item_wording(q, industry, lang)
-    gap = dict(zip(gaps["construct"], gaps["gap"])) if not gaps.empty else {}
     items = drivers.get("items") or []
-    table = pd.DataFrame({
+    own = q.brand_items(year, industry, brand)
+    table = {
         t("drivers.col_construct"): [t.construct(r["construct"]) for r in items],
         t("drivers.col_item"): [f"{r['indicator']} {wording.get(r['indicator'], '')}".strip()
                                 for r in items],
         t("drivers.col_importance"): [t.number(r.get("importance"), 3) for r in items],
-        t("drivers.col_performance"): [t.index(r.get("performance")) for r in items],
-        t("drivers.col_gap"): [t.points(gap.get(r["construct"])) for r in items]})
-    st.dataframe(table, hide_index=True, key="drivers_items")
-    st.caption(t("drivers.items_caption"))
+        t("drivers.col_performance"): [t.index(r.get("performance")) for r in items]}
+    if own.empty:
+        gap = dict(zip(gaps["construct"], gaps["gap"])) if not gaps.empty else {}
+        table[t("drivers.col_driver_gap")] = [t.points(gap.get(r["construct"])) for r in items]
+        return pd.DataFrame(table), "drivers.items_caption_driver"
+    by = own.set_index("indicator")
+    table[t("drivers.col_brand_item")] = [t.index(by.at[r["indicator"], "brand"])
+                                          for r in items]
+    table[t("drivers.col_industry_item")] = [t.index(by.at[r["indicator"], "industry"])
+                                             for r in items]
+    table[t("drivers.col_gap")] = [t.points(by.at[r["indicator"], "gap"]) for r in items]
+    loss = [(r.get("importance") or 0.0) * (by.at[r["indicator"], "gap"]
+                                             if by.at[r["indicator"], "gap"] is not None
+                                             else 0.0) for r in items]
+    order = sorted(range(len(items)), key=lambda k: loss[k])
+    return pd.DataFrame(table).iloc[order].reset_index(drop=True), "drivers.items_caption"
 
 
 def item_wording(q, industry: str, lang: str) -> dict[str, str]:

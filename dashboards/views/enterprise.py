@@ -2,9 +2,10 @@
 maturity and its graded evaluation (A/AA/AAA) with the rulebook's explanation, from the
 published releases' ``maturity`` and ``grades`` results.
 
-The published maturity results hold each enterprise's total, index and level, not its category
-scores, so its profile is shown against the national, size-class, industry and regional means
-(with their CIs), and the category radar is the national one — the page says so.
+The enterprise's maturity index is shown against the national, size-class, industry and regional
+means (with their CIs), and its category profile (each category's score as % of its points)
+against the national profile on a radar and in a table. Releases published before the
+per-enterprise category scores were kept show the national profile alone, and say so.
 
 An enterprise account sees only the enterprises it is bound to: the enterprise asked for — by
 the selector or by ``?enterprise=`` in the address — is checked with
@@ -89,12 +90,44 @@ def maturity_section(ctx: Context, eid: str, year: int) -> None:
     st.plotly_chart(charts.compare_bars(bars, t, title=t("enterprise.compare_title", year=year),
                                         x_title=t("maturity.index_axis"), x_range=(0, 100)),
                     width="stretch", key="enterprise_compare")
-    st.info(t("enterprise.no_categories"), icon="ℹ️")
     cat_names = {c: ui.maturity_name("category", c, lang)
                  for c in ui.maturity_labels()["category"]}
-    st.plotly_chart(charts.category_radar(
-        [(t("maturity.national"), ui.category_percent(m))], cat_names, t,
-        title=t("enterprise.radar_title", year=year)), width="stretch", key="enterprise_radar")
+    national = ui.category_percent(m)
+    own = enterprise_percent(row, m)
+    if own:
+        profiles = [(t("enterprise.this_enterprise", enterprise=eid), own),
+                    (t("maturity.national"), national)]
+        title = t("enterprise.radar_title", year=year)
+    else:       # a release published before per-enterprise category scores were kept
+        st.info(t("enterprise.no_categories"), icon="ℹ️")
+        profiles = [(t("maturity.national"), national)]
+        title = t("enterprise.radar_title_national", year=year)
+    st.plotly_chart(charts.category_radar(profiles, cat_names, t, title=title),
+                    width="stretch", key="enterprise_radar")
+    if own:
+        st.dataframe(category_table(own, national, cat_names, t), hide_index=True,
+                     key="enterprise_categories")
+
+
+def enterprise_percent(row: dict, maturity: dict) -> dict[str, float]:
+    """The enterprise's category scores as % of each category's points ({} when the release
+    holds no per-enterprise category scores)."""
+    points = {c["category"]: float(c["points"]) for c in maturity.get("categories") or []
+              if c.get("points")}
+    own = row.get("categories") or {}
+    return {c: 100.0 * float(v) / points[c] for c, v in own.items()
+            if v is not None and c in points}
+
+
+def category_table(own: dict, national: dict, names: dict, t: ui.Texts) -> pd.DataFrame:
+    """Per category: the enterprise's % of points, the national mean's and the gap."""
+    cats = [c for c in names if c in own]
+    return pd.DataFrame({
+        t("enterprise.col_category"): [names[c] for c in cats],
+        t("enterprise.col_own"): [t.number(own[c], 1) for c in cats],
+        t("enterprise.col_national"): [t.number(national.get(c), 1) for c in cats],
+        t("enterprise.col_gap"): [t.points(own[c] - national[c]) if c in national else "—"
+                                  for c in cats]})
 
 
 def grade_section(ctx: Context, eid: str, year: int) -> None:
