@@ -166,14 +166,26 @@ def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.O
                          "自助样本数"),
           seed: Optional[int] = typer.Option(None, help="the release seed / 随机种子"),
           permutations: Optional[int] = typer.Option(
-              None, help="invariance permutations (default: surveys/index.yaml) / 置换次数")):
+              None, help="invariance permutations (default: surveys/index.yaml) / 置换次数"),
+          executor: str = typer.Option(
+              "local", help="where the industries' fits run: local (this process), processes "
+                            "(a local pool) or dask (a Dask cluster: a local one, or the one at "
+                            "--scheduler); the numbers are the same on each / 执行方式"),
+          workers: Optional[int] = typer.Option(
+              None, help="worker processes for processes/dask (default: the CPU count) / "
+                         "工作进程数"),
+          scheduler: Optional[str] = typer.Option(
+              None, help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 / "
+                         "Dask 调度器地址")):
     """Fit the year's models and store a draft release. / 估计当年模型并生成草稿版本。"""
+    from .executors import Executor
     from .release import build_year
     store = _store()
     summary = build_year(store, year, industries=industry, scheme=scheme.value,
                          scaled=not no_scale, progress=typer.echo,
                          method=method.value if method else None, pooling=pooling,
-                         n_boot=bootstrap, seed=seed, permutations=permutations)
+                         n_boot=bootstrap, seed=seed, permutations=permutations,
+                         executor=Executor(executor, workers, scheduler))
     typer.echo(f"draft release {summary.release_id} for {year}: {len(summary.industries_ok)} "
                f"industries estimated, {len(summary.industries_failed)} failed, "
                f"{len(summary.issues)} issues / 草稿已生成")

@@ -33,6 +33,7 @@ import pandas as pd
 from . import __version__
 from .config import home
 from .errors import NCSIError, ReleaseError
+from .executors import Executor, run_tasks
 from .instruments import load_consumption_weights, load_questionnaire, load_taxonomy
 from .pls import PLS
 from .resampling import bootstrap_brands, entropy_for, interval
@@ -275,29 +276,24 @@ def _stat(point: float, draws, level: float, fallback: tuple) -> tuple[float, fl
     return interval(draws, level)
 
 
-def _invariance(store, year: int, code: str, unit: UnitResult, options: BuildOptions,
-                spec, taxonomy) -> dict | None:
-    """Comparability of ``code`` with the previous year (None when it was not measured)."""
+def _invariance(year: int, code: str, unit: UnitResult, options: BuildOptions, spec,
+                previous: pd.DataFrame | None, versions: tuple[str, str | None]) -> dict | None:
+    """Comparability of ``code`` with the previous year (None when it was not measured).
+    ``previous``: the previous year's valid responses of the unit's survey (None: no wave);
+    ``versions``: (this year's, the previous year's) questionnaire version."""
     from .invariance import compositional_invariance
 
     prev = year - 1
-    sector = taxonomy.sector_of(code) if options.pooling == "industry" else None
     survey = unit.survey_id
-    waves = store.waves()
-    now_w = waves[(waves["survey_id"] == survey) & (waves["year"] == year)]
-    old_w = waves[(waves["survey_id"] == survey) & (waves["year"] == prev)]
-    if old_w.empty:
+    if previous is None or versions[1] is None:
         return None
-    previous = store.responses(prev, industry=code if sector else None, survey_id=survey,
-                               valid_only=True)
-    if options.pooling == "sector":
-        previous = previous[previous["industry"].isin(unit.industries)]
+    previous = previous[previous["industry"].isin(unit.industries)]
     if previous.empty:
         return None
-    same = bool(now_w["survey_version"].iloc[0] == old_w["survey_version"].iloc[0])
-    versions = f"{old_w['survey_version'].iloc[0]} → {now_w['survey_version'].iloc[0]}"
-    reason = "" if same else f"questionnaire version changed ({versions})"
-    reason_zh = "" if same else f"问卷版本已变更（{versions}）"
+    same = bool(versions[0] == versions[1])
+    text = f"{versions[1]} → {versions[0]}"
+    reason = "" if same else f"questionnaire version changed ({text})"
+    reason_zh = "" if same else f"问卷版本已变更（{text}）"
     old = load_questionnaire(survey).clean(previous)[list(spec.indicators)].dropna()
     if len(old) <= len(spec.indicators) + 1 or options.permutations == 0:
         return {"previous_year": prev, "ok": same, "same_instrument": same,
@@ -313,12 +309,37 @@ def _invariance(store, year: int, code: str, unit: UnitResult, options: BuildOpt
     return res.to_dict()
 
 
+def unit_task(part: pd.DataFrame, previous: pd.DataFrame | None, unit_code: str,
+              survey_id: str, year: int, config: IndexConfig, options: BuildOptions,
+              versions: tuple[str, str | None]) -> tuple[UnitResult, list[dict], dict | None]:
+    """Everything of one estimation unit that depends on its data alone — the fit, its
+    bootstrap, scores and drivers (:func:`fit_unit`) and, under industry pooling, the
+    invariance test against ``previous`` — as one task for :mod:`ncsi.executors`. Its random
+    streams depend on (seed, year, unit) only, and its linear algebra runs on one BLAS thread
+    (a multi-threaded BLAS may sum in another order, and Dask workers run single-threaded), so
+    where it runs changes no number, not even in the last bit."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        unit, issues = fit_unit(part, unit=unit_code, survey_id=survey_id, year=year,
+                                config=config, options=options)
+        inv = None
+        if unit.status == "ok" and options.pooling == "industry":
+            spec = load_questionnaire(survey_id).model_spec()
+            inv = _invariance(year, unit_code, unit, options, spec, previous, versions)
+    unit.complete = None            # only the invariance test needs the raw complete cases
+    return unit, issues, inv
+
+
 def build_year(store, year: int, *, industries: list[str] | None = None,
                scheme: str = "path", scaled: bool = True, config: IndexConfig | None = None,
                progress: Callable[[str], None] | None = None, method: str | None = None,
                pooling: str | None = None, n_boot: int | None = None, seed: int | None = None,
-               permutations: int | None = None) -> BuildSummary:
-    """Fit every industry measured in ``year`` and store the draft release."""
+               permutations: int | None = None,
+               executor: Executor | None = None) -> BuildSummary:
+    """Fit every industry measured in ``year`` and store the draft release. The units'
+    fits run on ``executor`` (default: this process; see :mod:`ncsi.executors`) — the draft's
+    numbers are the same on every executor."""
     say = progress or (lambda _msg: None)
     config = config or IndexConfig.from_yaml()
     options = BuildOptions.from_config(config, method=method, pooling=pooling, n_boot=n_boot,
@@ -364,11 +385,34 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
     ok: list[str] = []
     failed: dict[str, str] = {}
     industry_revenue: dict[str, float] = {}
+    executor = executor or Executor()
+    waves = store.waves()
+    previous_all = None
+    if options.pooling == "industry" and (waves["year"] == year - 1).any():
+        previous_all = store.responses(year - 1, valid_only=True)
+    tasks = []
     for unit_code, members in units.items():
         survey_id = taxonomy.sector_of(members[0]).survey
         part = responses[responses["industry"].isin(members)]
-        unit, fit_issues = fit_unit(part, unit=unit_code, survey_id=survey_id, year=year,
-                                    config=config, options=options)
+        now_w = waves[(waves["survey_id"] == survey_id) & (waves["year"] == year)]
+        old_w = waves[(waves["survey_id"] == survey_id) & (waves["year"] == year - 1)]
+        versions = (str(now_w["survey_version"].iloc[0]) if not now_w.empty else None,
+                    str(old_w["survey_version"].iloc[0]) if not old_w.empty else None)
+        previous = None
+        if previous_all is not None and versions[1] is not None:
+            previous = previous_all[(previous_all["survey_id"] == survey_id)
+                                    & previous_all["industry"].isin(members)]
+        tasks.append((part, previous, unit_code, survey_id, year, config, options, versions))
+    done = []
+
+    def arrived(k: int, result) -> None:
+        done.append(k)
+        say(f"[{year}] {tasks[k][2]}: estimated ({len(done)}/{len(tasks)})")
+
+    results = run_tasks(unit_task, tasks, executor, on_result=arrived) if tasks else []
+    for (unit_code, members), (unit, fit_issues, inv) in zip(units.items(), results):
+        survey_id = unit.survey_id
+        part = responses[responses["industry"].isin(members)]
         issues.extend(fit_issues)
         if unit.status != "ok":
             for code in members:
@@ -383,10 +427,8 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
                 "result": {}})
             say(f"[{year}] {unit_code}: FAILED — {unit.message}")
             continue
-        spec = load_questionnaire(survey_id).model_spec()
         inv_by_code = {}
         if options.pooling == "industry":
-            inv = _invariance(store, year, unit_code, unit, options, spec, taxonomy)
             inv_by_code[unit_code] = inv
             if inv is not None:
                 unit.fit["result"]["invariance"] = inv
