@@ -75,6 +75,35 @@ def trend(url: str, releases: tuple, industry: str, lang: str) -> pd.DataFrame:
     return query_for(url, releases).trend(industry, lang=lang)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def ranking_view(url: str, releases: tuple, year: int, industry: str, lang: str) -> dict:
+    """Everything the Rankings page shows of one industry-year, made once per published state:
+    the table (headers and values in ``lang``), its industry-row flags, and its CSV and XLSX
+    downloads (exactly the table shown)."""
+    from ncsi.scoring import ranking_year_columns
+
+    t = ui.Texts(lang)
+    frame = ranking(url, releases, year, industry, lang)
+    if frame.empty:
+        return {"table": None}
+    table, is_industry = ui.ranking_table(frame, t)
+    return {"table": table, "is_industry": is_industry, "csv": ui.table_csv(table),
+            "xlsx": ui.table_xlsx(table, t("download.sheet"), ranking_year_columns(frame))}
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def trend_chart(url: str, releases: tuple, industry: str, lang: str, year: int):
+    """The Rankings page's trend figure of an industry's brands (built once per published state
+    and kept as the object: plotly's figure validation is the page's largest server cost; the
+    figure is only read afterwards). None when there is no trend."""
+    frame = trend(url, releases, industry, lang)
+    if frame.empty:
+        return None
+    q = query_for(url, releases)
+    return ui.trend_figure(frame, q.industry_name(industry, lang), ui.Texts(lang),
+                           selected_year=int(year))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def aggregate_trend(url: str, releases: tuple, lang: str) -> pd.DataFrame:
     return query_for(url, releases).aggregate_trend(lang=lang)

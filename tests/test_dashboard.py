@@ -85,6 +85,12 @@ def chart_spec(at: AppTest) -> dict:
     return json.loads(charts[0].proto.spec)
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch the Rankings page's tabs (they track their state: only the open tab is drawn)."""
+    at.session_state["rankings_tab"] = label
+    return at.run()
+
+
 def expected_scores(ranking: pd.DataFrame, year: str) -> list[str]:
     return ["NM" if pd.isna(v) else f"{v:.1f}" for v in ranking[year]]
 
@@ -165,6 +171,11 @@ def test_page_renders_with_demo_banner_chart_and_footer(app, published_store, la
     year = max(q.industry_years(industry))
     assert [b.label for b in at.get("download_button")] == [
         t("download.csv"), t("download.xlsx"), t("download.year_xlsx", year=year)]
+    # the trend is drawn only when its tab is open (plotly is the browser's heaviest part)
+    assert [tab.label for tab in at.tabs] == [t("rankings.tab_table"), t("rankings.tab_trend")]
+    assert not at.get("plotly_chart")
+    at = open_tab(at, t("rankings.tab_trend"))
+    assert not at.get("download_button")
     spec = chart_spec(at)
     name = q.industry_name(industry, lang)
     assert spec["layout"]["title"]["text"] == ui.sentence(t("chart.title", industry=name))
@@ -332,8 +343,10 @@ def test_a_draft_is_never_shown_and_a_new_release_appears_once_published(
             shown = shown_table(at)
             assert "2023" not in shown.columns
             assert list(shown[ZH("table.brand")]) == list(q.ranking(year, industry)["name"])
+            at = open_tab(at, ZH("rankings.tab_trend"))
             spec = chart_spec(at)
             assert 2023 not in spec["layout"]["xaxis"]["tickvals"]
+            at = open_tab(at, ZH("rankings.tab_table"))
 
     publish_year(store, 2023)
     at = app(url_of(store))

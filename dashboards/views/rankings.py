@@ -8,7 +8,6 @@ import streamlit as st
 
 from dashboards import common, ui
 from dashboards.common import Context
-from ncsi.scoring import ranking_year_columns
 
 
 def rankings_page(ctx: Context) -> None:
@@ -35,25 +34,41 @@ def rankings_page(ctx: Context) -> None:
 
     industry_name = q.industry_name(industry, lang)
     st.subheader(ui.sentence(t("rankings.heading", industry=industry_name, year=year)))
-    ranking = common.ranking(ctx.url, ctx.releases, int(year), industry, lang)
-    if ranking.empty:
+    view = common.ranking_view(ctx.url, ctx.releases, int(year), industry, lang)
+    # the trend chart is drawn only when its tab is open: plotly is the page's heaviest part in
+    # the browser, and the ranking table is what a visitor comes for
+    tab_table, tab_trend = st.tabs([t("rankings.tab_table"), t("rankings.tab_trend")],
+                                   key="rankings_tab", on_change="rerun")
+    if tab_table.open is not False:
+        with tab_table:
+            table_section(ctx, view, industry, industry_name, int(year))
+    if tab_trend.open:
+        with tab_trend:
+            trend_section(ctx, industry, int(year))
+    common.footer(ctx)
+
+
+def table_section(ctx: Context, view: dict, industry: str, industry_name: str,
+                  year: int) -> None:
+    t, q, lang = ctx.t, ctx.query, ctx.lang
+    if view["table"] is None:
         st.info(ui.sentence(t("rankings.nothing", industry=industry_name, year=year)))
     else:
-        table, is_industry = ui.ranking_table(ranking, t)
-        st.dataframe(ui.style_table(table, is_industry), hide_index=True, key="ranking_table",
+        table = view["table"]
+        st.dataframe(ui.style_table(table, view["is_industry"]), hide_index=True,
+                     key="ranking_table",
                      column_config={c: st.column_config.TextColumn(alignment="right")
                                     for c in ui.right_aligned_columns(table)})
         st.caption(t("rankings.caption", year=year, nm=t("table.nm"),
                      min_n=q.config.min_valid_n, level=ui.pct(q.config.significance_level)))
         stem = f"ncsi-ranking-{industry}-{year}-{lang}"
         buttons = st.container(horizontal=True)
-        buttons.download_button(t("download.csv"), ui.table_csv(table),
+        buttons.download_button(t("download.csv"), view["csv"],
                                 file_name=f"{stem}.csv", mime="text/csv", key="download_csv",
                                 on_click="ignore")
         buttons.download_button(
-            t("download.xlsx"),
-            ui.table_xlsx(table, t("download.sheet"), ranking_year_columns(ranking)),
-            file_name=f"{stem}.xlsx", key="download_xlsx", on_click="ignore",
+            t("download.xlsx"), view["xlsx"], file_name=f"{stem}.xlsx", key="download_xlsx",
+            on_click="ignore",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         # the whole year, every industry, as `ncsi export` writes it — made only when clicked
         buttons.download_button(
@@ -63,14 +78,16 @@ def rankings_page(ctx: Context) -> None:
             on_click="ignore", help=t("download.year_help", year=year),
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    trend = common.trend(ctx.url, ctx.releases, industry, lang)
-    if trend.empty:
+
+
+def trend_section(ctx: Context, industry: str, year: int) -> None:
+    t, q = ctx.t, ctx.query
+    figure = common.trend_chart(ctx.url, ctx.releases, industry, ctx.lang, year)
+    if figure is None:
         st.info(t("chart.empty"))
     else:
-        st.plotly_chart(ui.trend_figure(trend, industry_name, t, selected_year=int(year)),
-                        width="stretch", key="trend_chart")
+        st.plotly_chart(figure, width="stretch", key="trend_chart")
         st.caption(t("chart.caption", level=ui.pct(q.config.significance_level)))
-    common.footer(ctx)
 
 
 common.run(rankings_page)
