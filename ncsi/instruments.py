@@ -13,8 +13,10 @@ for YAML syntax errors, the line — in English and Chinese.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +54,9 @@ def _display(path: Path) -> str:
         return str(p)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """A safe loader (libyaml's C parser when PyYAML has it) that refuses a key given twice in
+    one mapping (PyYAML keeps the last)."""
 
 
 def _mapping_without_duplicates(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep=False):
@@ -77,8 +80,31 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _mapping_without_duplicates)
 
 
+#: parsed configuration files by (path, modification time, size): the yearly release reads the
+#: same questionnaires and taxonomy for every industry; an edited file is parsed again
+_PARSED: dict[tuple[str, int, int], tuple[Any, str]] = {}
+
+
 def _read_yaml(path: Path, what_zh: str) -> tuple[Any, str]:
-    """Parse a YAML file → (data, text). Errors name the file and the line."""
+    """Parse a YAML file → (data, text) — a fresh copy of the data on every call. Errors name
+    the file and the line."""
+    try:
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _PARSED:
+        data, text = _PARSED[key]
+        return copy.deepcopy(data), text
+    data, text = _parse_yaml(path, what_zh)
+    if key is not None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[key] = (copy.deepcopy(data), text)
+    return data, text
+
+
+def _parse_yaml(path: Path, what_zh: str) -> tuple[Any, str]:
     shown = _display(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -9,6 +9,11 @@ survey-weighted mean of its resampled respondents' scores. The spread of these d
 brand index's uncertainty *including* the re-estimation of the weights; industry, sector and
 nation draws are weighted sums of their children's draws, resample by resample.
 
+A resample that cannot be estimated — the iterations do not converge, an item is constant among
+the respondents drawn (its variance is rounding noise, and w/s would make it most of its
+construct's index), construct scores are degenerate or collinear, a weight is undefined — gets
+a non-OK status (:data:`ncsi.plscore.STATUS`) and NaN draws; the release counts and reports them.
+
 Seeds: resample b of a unit draws from ``SeedSequence(entropy).spawn(...)[b // 50]`` — it depends
 only on the entropy (the release seed, the year and the industry) and b.
 """
@@ -49,10 +54,12 @@ def stratified_counts(entropy: list[int], groups: list[np.ndarray], n: int, star
         lo, hi = s * DRAWS_PER_STREAM, (s + 1) * DRAWS_PER_STREAM
         size = DRAWS_PER_STREAM
         draws = [rng.integers(0, len(pos), size=(size, len(pos))) for pos in groups]
-        for b in range(max(lo, start), min(hi, stop)):
-            row = out[b - start]
-            for pos, d in zip(groups, draws):
-                row += np.bincount(pos[d[b - lo]], minlength=n)
+        a, b = max(lo, start), min(hi, stop)
+        rows = np.arange(b - a)[:, None] * n            # resample b's counts start at row b·n
+        for pos, d in zip(groups, draws):
+            picked = pos[d[a - lo:b - lo]]              # (b − a) × n_g row positions
+            out[a - start:b - start] += np.bincount(
+                (rows + picked).ravel(), minlength=(b - a) * n).reshape(b - a, n)
     return out
 
 
@@ -117,7 +124,11 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
     n = items.shape[0]
     codes = sorted(set(brands))
     groups = [np.flatnonzero(brands == c) for c in codes]
+    member = np.zeros((n, len(codes)))                          # respondent × brand indicator
+    for g, pos in enumerate(groups):
+        member[pos, g] = 1.0
     moments = _Moments(res._x, None, res._mean)
+    var0 = np.asarray(res._sd, dtype=float) ** 2      # the fit's item variances
     y = (items - scale_min) / (scale_max - scale_min) * 100.0
     answered = ~np.isnan(y)
     y0 = np.where(answered, y, 0.0)
@@ -131,6 +142,14 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
         b = min(a + _CHUNK, n_boot)
         counts = stratified_counts(entropy, groups, n, a, b)
         cov, _ = moments(counts[:, complete])
+        # an indicator constant in a resample (e.g. the only respondents who answered it
+        # differently were not drawn) has a variance that is rounding noise, and w/s would
+        # turn it into garbage index weights: the resample is degenerate and left out, as in
+        # ncsi.inference and as the fit itself refuses a constant item
+        constant = ~(np.einsum("bii->bi", cov) > 1e-12 * var0).all(axis=1)
+        if constant.any():
+            cov = cov.copy()
+            cov[constant] = np.diag(var0)
         sd = np.sqrt(np.einsum("bii->bi", cov))
         with np.errstate(invalid="ignore", divide="ignore"):
             r = cov / (sd[:, :, None] * sd[:, None, :])
@@ -138,9 +157,16 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
         est = plscore.estimate(s, lay, scheme=st["scheme"], tol=st["tol"],
                                max_iter=st["max_iter"],
                                sd=np.ones_like(sd) if st["scaled"] else sd)
-        wt = apply_policy(plscore.index_weights(est.w, sd, lay, st["scaled"]), lay, policy)
-        status[a:b] = est.status
-        paths, _, _ = plscore.regressions(est.corr, lay)
+        raw_wt = plscore.index_weights(est.w, sd, lay, st["scaled"])
+        wt = apply_policy(raw_wt, lay, policy)
+        chunk_status = est.status.copy()
+        chunk_status[constant] = plscore.DEGENERATE
+        paths, _, reg_ok = plscore.regressions(est.corr, lay)
+        chunk_status[(chunk_status == plscore.OK) & ~reg_ok] = plscore.COLLINEAR
+        # undefined weights would silently become equal weights under apply_policy
+        chunk_status[(chunk_status == plscore.OK)
+                     & ~np.isfinite(est.w).all(axis=(1, 2))] = plscore.DEGENERATE
+        status[a:b] = chunk_status
         path_draws[a:b] = paths
         total_draws[a:b] = plscore.total_effects(np.nan_to_num(paths))
         f = counts * survey_w                                   # chunk × n
@@ -154,11 +180,11 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
             score = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
             all_ok &= ok
             block_scores.append(score)
-            for g, pos in enumerate(groups):
-                fg = f[:, pos]                                  # chunk × n_g
-                tot = (fg * ok[pos].T).sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    draws[a:b, g, j] = (fg * score[pos].T).sum(axis=1) / tot
+            # every brand's survey-weighted mean score at once: sums over its rows through the
+            # respondents × brands indicator matrix
+            fok = f * ok.T                                      # chunk × n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                draws[a:b, :, j] = ((fok * score.T) @ member) / (fok @ member)
         # the drivers' score SDs: unweighted over the resample's respondents (counts as
         # frequencies) whose every construct score is defined, as in the fit (ddof 1)
         c = counts.T * all_ok                                   # n × chunk
@@ -167,7 +193,7 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
             with np.errstate(invalid="ignore", divide="ignore"):
                 m = (c * score).sum(axis=0) / tot
                 sd_draws[a:b, j] = np.sqrt((c * (score - m) ** 2).sum(axis=0) / (tot - 1))
-        bad = est.status != plscore.OK
+        bad = chunk_status != plscore.OK
         for arr in (draws, path_draws, total_draws, sd_draws):
             arr[a:b][bad] = np.nan
     return BrandDraws(codes, list(res.spec.constructs), draws, status, entropy,

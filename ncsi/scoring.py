@@ -217,8 +217,9 @@ def index_weights(outer_weights: pd.Series, item_sd: pd.Series | None, *, scaled
                 out[construct] = pd.Series(hat, index=pd.Index(indicators), name=construct)
                 continue
             nonpos = [i for i, m in zip(indicators, mask) if m]
-            reason_en = (f"rescaled raw-scale weight(s) not positive for {', '.join(nonpos)} "
-                         f"({_fmt_w({i: v for i, v, m in zip(indicators, hat, mask) if m})})")
+            bad_w = _fmt_w({i: v for i, v, m in zip(indicators, hat, mask) if m})
+            reason_en = (f"the rescaled raw-scale weight(s) of {', '.join(nonpos)} are not "
+                         f"positive ({bad_w})")
             reason_zh = f"指标 {'、'.join(nonpos)} 的重标定原始尺度权重非正"
             if policy == "drop" and (~mask).any():
                 kept = np.where(mask, 0.0, hat)
@@ -231,11 +232,11 @@ def index_weights(outer_weights: pd.Series, item_sd: pd.Series | None, *, scaled
         if applied == "drop":
             what_en = (f"dropped {', '.join(nonpos)} and renormalised the others "
                        f"({_fmt_w({i: v for i, v in zip(indicators, used) if v > 0})})")
-            what_zh = f"已剔除 {'、'.join(nonpos)} 并对其余指标重新归一"
+            what_zh = f"剔除 {'、'.join(nonpos)} 并对其余指标重新归一"
         else:
             what_en = f"used equal weights 1/{k} for the {k} items"
-            what_zh = f"已改用等权（{k} 个指标各 1/{k}）"
-        fallback = " (no positive weight left to keep)" if applied != policy else ""
+            what_zh = f"改用等权（{k} 个指标各 1/{k}）"
+        fallback = "; no positive weight left to keep" if applied != policy else ""
         issues.append({
             "construct": construct,
             "indicators": nonpos,
@@ -243,11 +244,13 @@ def index_weights(outer_weights: pd.Series, item_sd: pd.Series | None, *, scaled
             "weights_used": {i: float(v) for i, v in zip(indicators, used)},
             "policy": policy,
             "applied": applied,
-            "message": (f"{construct}: {reason_en}; the index is undefined with these weights — "
-                        f"policy '{policy}': {what_en}{fallback}. Review the block's items "
-                        f"(reverse coding, unrelated items) before publishing."),
-            "message_zh": (f"{construct}：{reason_zh}，按此权重指数无定义——按“{policy}”策略"
-                           f"{what_zh}。发布前请检查该构念的题项（反向计分、无关题项）。"),
+            # the consequence first: a shortened line (the CLI's) still shows what was done
+            "message": (f"{construct}: {what_en} for the index (policy '{policy}'"
+                        f"{fallback}), because {reason_en} and the index is undefined with "
+                        f"them. Review the block's items (reverse coding, unrelated items) "
+                        f"before publishing."),
+            "message_zh": (f"{construct}：已按“{policy}”策略{what_zh}后计算指数，因为{reason_zh}，"
+                           f"按原权重指数无定义。发布前请检查该构念的题项（反向计分、无关题项）。"),
         })
     return out, issues
 
@@ -369,6 +372,11 @@ def weighted_mean(values: pd.Series, weights: pd.Series | None, *, level: float)
         w_all = weights.to_numpy(dtype=float)
     else:
         w_all = np.ones_like(x_all)
+    return _weighted_mean(x_all, w_all, crit)
+
+
+def _weighted_mean(x_all: np.ndarray, w_all: np.ndarray, crit: float) -> dict:
+    """:func:`weighted_mean` on arrays whose weights are already checked."""
     keep = ~np.isnan(x_all)
     x, w = x_all[keep], w_all[keep]
     n = int(keep.sum())
@@ -403,11 +411,14 @@ def group_indices(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series | 
         weights = weights.reindex(scores.index) if not weights.index.equals(
             scores.index) else weights
         _check_weights(weights)
+    crit = critical_value(level)
+    x_all = scores.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    w_all = (np.ones(len(scores)) if weights is None else weights.to_numpy(dtype=float))
     rows = []
     for g, pos in groups.groupby(groups, sort=True).indices.items():
-        for construct in scores.columns:
-            r = weighted_mean(scores[construct].iloc[pos],
-                              None if weights is None else weights.iloc[pos], level=level)
+        w = w_all[pos]
+        for j, construct in enumerate(scores.columns):
+            r = _weighted_mean(x_all[pos, j], w, crit)
             rows.append({"group": g, "construct": construct, "index": r["index"],
                          "se": r["se"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
                          "n": r["n"]})

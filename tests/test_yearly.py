@@ -83,6 +83,17 @@ def test_stratified_counts_keep_every_brand_size_and_depend_on_seed_and_b_only()
     np.testing.assert_array_equal(stratified_counts(ent, groups, 23, 60, 110), c[60:110])
     other = stratified_counts(entropy_for(5, 2025, "edible_oil"), groups, 23, 0, 120)
     assert not np.array_equal(other, c)
+    # the documented scheme, written out resample by resample: stream s = b // 50 of the
+    # entropy's SeedSequence draws, per brand, a (50 × n_g) block of positions; resample b
+    # takes its row of every block
+    streams = np.random.SeedSequence(ent).spawn(3)
+    for b in (0, 49, 50, 77, 119):
+        rng = np.random.default_rng(streams[b // 50])
+        blocks = [rng.integers(0, len(g), size=(50, len(g))) for g in groups]
+        want = np.zeros(23)
+        for g, d in zip(groups, blocks):
+            np.add.at(want, g[d[b % 50]], 1)
+        np.testing.assert_array_equal(c[b], want)
 
 
 def test_nonpositive_weight_policy_on_draws():
