@@ -41,10 +41,13 @@ class InvarianceResult:
     permutations: int = 0
     reason: str = ""
     reason_zh: str = ""
+    #: False when the model cannot be estimated on one year's data (comparability unknown)
+    testable: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.same_instrument and all(c["ok"] for c in self.constructs)
+        return (self.testable and self.same_instrument
+                and all(c["ok"] for c in self.constructs))
 
     def to_dict(self) -> dict:
         return {"previous_year": self.previous_year, "ok": self.ok,
@@ -87,6 +90,26 @@ def _c(wa: np.ndarray, wb: np.ndarray, r: np.ndarray, lay: plscore.Layout) -> np
     return out
 
 
+def _untestable(spec, previous_year: int, same_instrument: bool, reason: str, reason_zh: str,
+                x: np.ndarray, year: int, status: int) -> InvarianceResult:
+    """The verdict when the model cannot be estimated on one year's data: not comparable,
+    with the reason (the constant items named, where that is the cause)."""
+    constant = [i for i, c in zip(spec.indicators, np.ptp(x, axis=0)) if c == 0]
+    if constant:
+        why = f"{', '.join(constant)} constant in {year}"
+        why_zh = f"{year} 年 {'、'.join(constant)} 取值恒定"
+    else:
+        why = f"{year}: {plscore.STATUS.get(status, str(status))}"
+        why_zh = f"{year} 年模型无法估计"
+    res = InvarianceResult(previous_year, same_instrument, [], 0, testable=False)
+    res.reason = "; ".join(([reason] if reason else []) + [
+        f"not tested: the model cannot be estimated on that year's complete cases ({why}), so "
+        f"comparability is unknown"])
+    res.reason_zh = "；".join(([reason_zh] if reason_zh else []) + [
+        f"未检验：该年完整个案无法估计模型（{why_zh}），可比性未知"])
+    return res
+
+
 def compositional_invariance(spec, x1: np.ndarray, x2: np.ndarray, *, settings: dict,
                              previous_year: int, same_instrument: bool, reason: str = "",
                              reason_zh: str = "",
@@ -100,6 +123,7 @@ def compositional_invariance(spec, x1: np.ndarray, x2: np.ndarray, *, settings: 
     pooled_mean = x.mean(axis=0)
     moments = _Moments(x, None, pooled_mean)
     sd_p = x.std(axis=0, ddof=1)
+    var_p = sd_p ** 2
     r = np.corrcoef(x, rowvar=False)
     rng = np.random.default_rng(np.random.SeedSequence(entropy or [0]))
     labels = np.zeros((permutations + 1, n))
@@ -109,15 +133,28 @@ def compositional_invariance(spec, x1: np.ndarray, x2: np.ndarray, *, settings: 
 
     def fit(f):
         cov, _ = moments(f)
+        # an item constant in a group (its variance is rounding noise) makes that group's fit
+        # degenerate: left out (a permutation) or reported (the observed split)
+        constant = ~(np.einsum("bii->bi", cov) > 1e-12 * var_p).all(axis=1)
+        if constant.any():
+            cov = cov.copy()
+            cov[constant] = np.diag(var_p)
         sd = np.sqrt(np.einsum("bii->bi", cov))
         s = cov / (sd[:, :, None] * sd[:, None, :]) if settings["scaled"] else cov
         est = plscore.estimate(s, lay, scheme=settings["scheme"], tol=settings["tol"],
                                max_iter=settings["max_iter"],
                                sd=np.ones_like(sd) if settings["scaled"] else sd)
-        return _weights_on_pooled(est.w, sd, sd_p, lay, settings["scaled"]), est.status
+        status = est.status.copy()
+        status[constant] = plscore.DEGENERATE
+        return _weights_on_pooled(est.w, sd, sd_p, lay, settings["scaled"]), status
 
     wa, sa = fit(labels)
     wb, sb = fit(1.0 - labels)
+    if sa[0] != plscore.OK or sb[0] != plscore.OK:
+        return _untestable(spec, previous_year, same_instrument, reason, reason_zh,
+                           x1 if sa[0] != plscore.OK else x2,
+                           previous_year if sa[0] != plscore.OK else previous_year + 1,
+                           int(sa[0] if sa[0] != plscore.OK else sb[0]))
     c = _c(wa, wb, r, lay)
     ok_perm = (sa[1:] == plscore.OK) & (sb[1:] == plscore.OK)
     observed, perm = c[0], c[1:][ok_perm]

@@ -217,7 +217,7 @@ class PLS:
         if status == plscore.DEGENERATE:
             _degenerate(spec, max(j, 0), self.scheme)
         if status == plscore.COLLINEAR:
-            _collinear(spec, j)
+            _collinear(spec, j, est.corr[0])
         if status == plscore.SINGULAR_BLOCK:        # caught by _check_mode_b already
             raise EstimationError(f"the indicators of composite construct {spec.constructs[j]} "
                                   f"are perfectly collinear; drop one of them")
@@ -490,15 +490,49 @@ def _degenerate(spec: ModelSpec, j: int, scheme: str):
                    f"请检查指标与路径")
 
 
-def _collinear(spec: ModelSpec, j: int):
+def _collinear(spec: ModelSpec, j: int, corr: np.ndarray | None = None):
     target = spec.constructs[j]
     names = list(spec.predecessors(target))
+    involved, detail = _collinear_scores(spec, names, corr)
+    if involved:
+        raise EstimationError(
+            f"the scores of {' and '.join(involved)} are perfectly collinear ({detail}), so "
+            f"the regression of {target} on its predecessors ({', '.join(names)}) is not "
+            f"defined; merge those constructs or remove one of the paths into {target}",
+            message_zh=f"构念 {'、'.join(involved)} 的得分完全共线（{detail}），构念 {target} "
+                       f"对其前因构念（{', '.join(names)}）的回归无定义；请合并构念或删除其中"
+                       f"一条路径")
     raise EstimationError(
         f"the scores of {', '.join(names)} (the predecessors of construct {target}) are "
         f"perfectly collinear, so the regression of {target} on them is not defined; merge "
         f"those constructs or remove one of the paths into {target}",
         message_zh=f"构念 {target} 的前因构念 {', '.join(names)} 的得分完全共线；请合并构念或"
                    f"删除其中一条路径")
+
+
+def _collinear_scores(spec: ModelSpec, names: list[str], corr: np.ndarray | None
+                      ) -> tuple[list[str], str]:
+    """Which of the predecessors ``names`` carry their collinearity, from the construct score
+    correlations ``corr`` (J × J): those of the pairs correlated ±1, else those of the smallest
+    eigenvalue's vector; and the detail for the message (([], "") when it cannot be told)."""
+    if corr is None:
+        return [], ""
+    idx = [spec.constructs.index(c) for c in names]
+    sub = np.asarray(corr, dtype=float)[np.ix_(idx, idx)]
+    if not np.isfinite(sub).all():
+        return [], ""
+    pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))
+             if abs(sub[a, b]) >= 1 - 1e-8]
+    if pairs:
+        involved = [names[k] for k in sorted({k for p in pairs for k in p})]
+        return involved, ", ".join(f"{names[a]}–{names[b]} r = {sub[a, b]:.4f}"
+                                   for a, b in pairs)
+    vals, vecs = np.linalg.eigh(sub)
+    v = np.abs(vecs[:, 0])
+    involved = [names[k] for k in sorted(np.flatnonzero(v > 0.1 * v.max()))]
+    if len(involved) < 2:
+        return [], ""
+    return involved, f"smallest eigenvalue {vals[0]:.2g} of their correlation matrix"
 
 
 def _divisor_factor(divisor: Any, n: float) -> float:
@@ -559,7 +593,7 @@ class PLSResults:
         if not ok[0]:
             bad = [j for j in layout.endogenous if np.isnan(self._path_arr[:, j]).any()]
             if not settings.get("consistent"):
-                _collinear(spec, bad[0])
+                _collinear(spec, bad[0], self._corr)
             names = ", ".join(self._constructs[j] for j in bad)
             self.warnings.append(
                 f"consistent PLS: the regression of {names} is not defined (the corrected "

@@ -33,6 +33,7 @@ import pandas as pd
 from . import __version__
 from .config import home
 from .errors import NCSIError, ReleaseError
+from . import plscore
 from .executors import Executor, run_tasks
 from .instruments import load_consumption_weights, load_questionnaire, load_taxonomy
 from .pls import PLS
@@ -97,6 +98,7 @@ class UnitResult:
     draws: object = None             # resampling.BrandDraws or None
     brand_industry: dict = field(default_factory=dict)
     complete: np.ndarray | None = None          # complete-case items (for invariance)
+    message_zh: str = ""
 
 
 @dataclass
@@ -118,12 +120,104 @@ def _git_commit() -> str | None:
         return None
 
 
-def _inadmissible(res) -> str:
+def _inadmissible(res, also_except: str | None = None) -> str:
     """The failed admissibility checks of a fit (non-positive index weights excepted: the
     configured policy handles them and the draft reports it)."""
+    return "; ".join(_failed_checks(res, also_except)["detail"])
+
+
+def _inadmissible_zh(res, also_except: str | None = None) -> str:
+    """:func:`_inadmissible` in Chinese."""
+    return "；".join(_failed_checks(res, also_except)["detail_zh"])
+
+
+def _failed_checks(res, also_except: str | None) -> pd.DataFrame:
     checks = res.verify().checks
-    bad = checks[(~checks["ok"]) & (checks["check"] != "index_weights")]
-    return "; ".join(bad["detail"])
+    return checks[(~checks["ok"]) & ~checks["check"].isin(["index_weights", also_except])]
+
+
+#: fewer valid release resamples than this give no bootstrap SE (as in ncsi.inference)
+MIN_VALID_RESAMPLES = 10
+
+
+def _left_out(unit: str, why: str, why_zh: str) -> tuple[str, str]:
+    """A failed unit's message: the consequence first (so that a shortened line still shows
+    it), then the reason, then what follows from it."""
+    return (f"{unit}: left out of this draft — {why}; it has no scores, and the indices above "
+            f"it are computed without it",
+            f"{unit}：未纳入本草稿——{why_zh}；该单位无得分，上级指数不含该单位")
+
+
+def _collinear_indicators(res, unit: str) -> list[dict]:
+    """Issues for blocks whose indicators are perfectly collinear on the rows used (an outer
+    VIF that is infinite). A Mode A block stays estimable — its weights are covariances with
+    the inner proxy — so the fit is kept, but the analyst is told (a copied column is the usual
+    cause). Mode B blocks never get here: the estimator refuses them."""
+    vif = res.vif_outer
+    out = []
+    bad = vif[~np.isfinite(vif.to_numpy(dtype=float))]
+    for construct in dict.fromkeys(bad.index.get_level_values(0)):
+        items = [str(i) for i in bad.xs(construct, level=0).index]
+        names, names_zh = " and ".join(items) if len(items) == 2 else ", ".join(items), \
+            "、".join(items)
+        out.append({
+            "industry": unit, "kind": "collinear_indicators", "construct": construct,
+            "indicators": items,
+            "message": (f"{unit}: {construct} kept as estimated, but its indicators {names} are "
+                        f"perfectly collinear on the {res.n} rows used (one is a copy or a "
+                        f"linear combination of the others; outer VIF undefined), so the "
+                        f"repeated information weighs more than once in {construct}'s weights "
+                        f"and index — check the data file for a copied or derived column "
+                        f"before publishing"),
+            "message_zh": (f"{unit}：构念 {construct} 的指标 {names_zh} 在 {res.n} 个可用行上"
+                           f"完全共线（某一列是其他列的复制或线性组合，外部 VIF 无定义）；估计结果"
+                           f"照常保留，但重复的信息在 {construct} 的权重和指数中被重复计算——"
+                           f"发布前请检查数据文件中是否有被复制或派生的列"),
+        })
+    return out
+
+
+#: why a resample was left out, by plscore status code
+_STATUS_EN = {plscore.NOT_CONVERGED: "did not converge",
+              plscore.DEGENERATE: "degenerate (e.g. an item constant in the resample)",
+              plscore.SINGULAR_BLOCK: "a Mode B block perfectly collinear",
+              plscore.COLLINEAR: "collinear predecessor scores"}
+_STATUS_ZH = {plscore.NOT_CONVERGED: "未收敛", plscore.DEGENERATE: "退化（如某指标在样本中为常数）",
+              plscore.SINGULAR_BLOCK: "B 模式指标完全共线",
+              plscore.COLLINEAR: "前因构念得分完全共线"}
+
+
+def _bootstrap_issue(unit: str, draws, issues: list[dict]) -> bool:
+    """Report resamples left out (with why); returns False when too few are left for a
+    bootstrap SE — the caller then falls back to the fixed-weight formula."""
+    left = draws.n_boot - draws.n_valid
+    if left <= 0.05 * draws.n_boot and draws.n_valid >= MIN_VALID_RESAMPLES:
+        return True
+    codes, counts = np.unique(draws.status[draws.status != plscore.OK], return_counts=True)
+    why = ", ".join(f"{int(k)} {_STATUS_EN.get(int(c), plscore.STATUS.get(int(c), str(c)))}"
+                    for c, k in zip(codes, counts))
+    why_zh = "，".join(f"{int(k)} 个{_STATUS_ZH.get(int(c), str(c))}"
+                       for c, k in zip(codes, counts))
+    usable = draws.n_valid >= MIN_VALID_RESAMPLES
+    if usable:
+        then = (f"the SEs and intervals of {unit} and its brands come from the other "
+                f"{draws.n_valid}")
+        then_zh = f"{unit} 及其品牌的标准误和置信区间由其余 {draws.n_valid} 个样本计算"
+    else:
+        then = (f"fewer than {MIN_VALID_RESAMPLES} are left, so the SEs and intervals of {unit}, "
+                f"its brands, its sector and the nation use the fixed-weight formula instead "
+                f"of the bootstrap")
+        then_zh = (f"剩余不足 {MIN_VALID_RESAMPLES} 个，{unit} 及其品牌、所属领域和全国的标准误和"
+                   f"置信区间改用固定权重公式，而非自助法")
+    issues.append({
+        "industry": unit, "kind": "bootstrap_failures", "n_boot": draws.n_boot,
+        "n_valid": draws.n_valid,
+        "message": (f"{unit}: {left} of {draws.n_boot} bootstrap resamples could not be "
+                    f"estimated ({why}) and were left out; {then}"),
+        "message_zh": (f"{unit}：{draws.n_boot} 个自助样本中有 {left} 个无法估计（{why_zh}），"
+                       f"已剔除；{then_zh}"),
+    })
+    return usable
 
 
 def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: IndexConfig,
@@ -145,7 +239,8 @@ def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: 
         else:
             res = PLS(spec, scheme=options.scheme, scaled=options.scaled).fit(items)
     except NCSIError as exc:
-        base.message = f"{unit}: {exc.message}"
+        base.message, base.message_zh = _left_out(unit, exc.message,
+                                                  exc.message_zh or exc.message)
         return base, issues
     fit = {"industry": unit, "survey_id": survey_id, "model_name": spec.name,
            "model_sha256": spec.sha256, "n": int(res.n), "converged": bool(res.converged),
@@ -162,9 +257,22 @@ def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: 
                                                           "verify", "effects", "f2",
                                                           "vif_inner")}
     if not res.converged or reason:
-        why = reason or f"the estimation did not converge in {res.iterations} iterations"
-        base.message = (f"{unit}: the model is not admissible ({why}); the unit is left out "
-                        f"of this draft")
+        if not res.converged and options.method != "cbsem":
+            # the estimator's own report names the construct whose weights still moved
+            other = _inadmissible(res, also_except="converged")
+            other_zh = _inadmissible_zh(res, also_except="converged")
+            base.message, base.message_zh = _left_out(
+                unit, "; ".join(res.warnings[:1] + ([other] if other else [])),
+                f"PLS 迭代在 {res.settings['max_iter']} 次内未收敛，权重与得分不可靠"
+                + (f"；{other_zh}" if other_zh else ""))
+        elif options.method != "cbsem":
+            base.message, base.message_zh = _left_out(
+                unit, f"the model is not admissible ({reason})",
+                f"模型不满足可采性检验（{_inadmissible_zh(res)}）")
+        else:
+            why = reason or f"the estimation did not converge in {res.iterations} iterations"
+            base.message, base.message_zh = _left_out(
+                unit, f"the model is not admissible ({why})", f"模型不满足可采性检验（{why}）")
         fit.update(status="failed", message=base.message, result=result)
         base.fit = fit
         return base, issues
@@ -176,7 +284,11 @@ def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: 
         weights, w_issues = index_weights(res.outer_weights, res.item_sd, scaled=options.scaled,
                                           policy=config.nonpositive_weight_policy)
     for issue in w_issues:
-        issues.append({"industry": unit, "kind": "nonpositive_weight", **issue})
+        issues.append({"industry": unit, "kind": "nonpositive_weight", **issue,
+                       "message": f"{unit}: {issue['message']}",
+                       "message_zh": f"{unit}：{issue['message_zh']}"})
+    if options.method != "cbsem":
+        issues.extend(_collinear_indicators(res, unit))
     scores = respondent_scores(items, weights, scale_min=config.scale_min,
                                scale_max=config.scale_max)
     brands = group_indices(scores, clean["brand"], clean["weight"],
@@ -193,10 +305,10 @@ def fit_unit(df: pd.DataFrame, *, unit: str, survey_id: str, year: int, config: 
         result["bootstrap"] = {"n_boot": draws.n_boot, "n_valid": draws.n_valid,
                                "n_failed": left, "seed": options.seed, "entropy": draws.entropy,
                                "stratified_by": "brand"}
-        if left > 0.05 * draws.n_boot:
-            issues.append({"industry": unit, "kind": "bootstrap_failures",
-                           "message": f"{unit}: {left} of {draws.n_boot} bootstrap resamples "
-                                      f"could not be estimated and were left out"})
+        if not _bootstrap_issue(unit, draws, issues):
+            result["bootstrap"]["used"] = False
+            result["bootstrap"]["se_method"] = SE_FIXED
+            draws = None
     result["index_weights"] = {c: {i: float(v) for i, v in w.items()} for c, w in weights.items()}
     result["item_sd"] = {i: float(v) for i, v in res.item_sd.items()} \
         if hasattr(res, "item_sd") else {}
@@ -418,7 +530,8 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
             for code in members:
                 failed[code] = unit.message
                 issues.append({"industry": code, "kind": "industry_failed",
-                               "message": unit.message})
+                               "message": unit.message,
+                               "message_zh": unit.message_zh or unit.message})
             fits.append(unit.fit or {
                 "industry": unit_code, "survey_id": survey_id,
                 "model_name": load_questionnaire(survey_id).model_spec().name,
@@ -443,26 +556,34 @@ def build_year(store, year: int, *, industries: list[str] | None = None,
             if inv is not None and not inv["ok"]:
                 issues.append({"industry": code, "kind": "invariance",
                                "message": f"{code}: the trend {inv['previous_year']}–{year} is "
-                                          f"not comparable: {inv['reason']}"})
+                                          f"not comparable: {inv['reason']}",
+                               "message_zh": f"{code}：{inv['previous_year']}–{year} 年趋势不可比："
+                                             f"{inv.get('reason_zh') or inv['reason']}"})
             mine = bs[bs["group"].map(unit.brand_industry) == code]
             brand_n = mine.groupby("group")["n"].max()
             for r in mine.itertuples(index=False):
                 d = None if unit.draws is None else unit.draws.of(r.group, r.construct)
                 se, lo, hi = _stat(r.index, d, level, (r.se, r.ci_low, r.ci_high))
-                publishable = bool(r.n >= config.min_valid_n)
+                publishable = bool(r.n >= config.min_valid_n and np.isfinite(r.index))
                 draws_of[("brand", r.group, r.construct)] = d
+                if publishable:
+                    note = None
+                elif r.n == 0:
+                    note = (f"no respondent of {r.group} answered any {r.construct} item; "
+                            f"no index (not published)")
+                else:
+                    note = (f"n = {int(r.n)} valid interviews is below the floor of "
+                            f"{config.min_valid_n}; not published")
                 rows.append({"level": "brand", "code": r.group, "parent": code,
                              "construct": r.construct, "index": r.index, "se": se,
                              "ci_low": lo, "ci_high": hi, "n": int(r.n), "weight": np.nan,
                              "weight_basis": None, "publishable": publishable,
-                             "flags": flag,
-                             "note": None if publishable else
-                             f"n = {int(r.n)} valid interviews is below the floor of "
-                             f"{config.min_valid_n}; not published"})
+                             "flags": flag, "note": note})
             weights, basis, w_issues = industry_weights(list(brand_n.index), rev_by_brand,
                                                         brand_n)
             for issue in w_issues:
                 issues.append({"industry": code, "kind": "weight_fallback", **issue})
+            issues.extend(_brand_issues(code, year, mine, weights, basis, config))
             industry_revenue[code] = float(rev_by_brand.reindex(brand_n.index).fillna(0).sum())
             brand_rows = {(r["code"], r["construct"]): r for r in rows
                           if r["level"] == "brand" and r["parent"] == code}
@@ -602,11 +723,86 @@ def _children_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _combine(children: dict, weights: pd.Series) -> np.ndarray | None:
-    """Draws of a weighted mean, resample by resample (None when a child has no draws)."""
-    if any(d is None for d in children.values()):
+    """Draws of a weighted mean, resample by resample (None when a child has no draws).
+    Children without a weight (no index: left out of the aggregate) are left out here too."""
+    children = {c: d for c, d in children.items() if c in weights.index}
+    if not children or any(d is None for d in children.values()):
         return None
     w = weights / weights.sum()
     return sum(float(w[c]) * d for c, d in children.items())
+
+
+def _brand_issues(code: str, year: int, mine: pd.DataFrame, weights: pd.Series, basis: str,
+                  config: IndexConfig) -> list[dict]:
+    """What the analyst must know about an industry's brands: brands (or brand-constructs)
+    below the floor (NM) that still count in the industry's index, brand-constructs nobody
+    answered, and an industry measured through a single brand."""
+    out = []
+    floor = config.min_valid_n
+    n_constructs = mine["construct"].nunique()
+    weight_text = {"revenue": "revenue", "sample_size": "sample size"}.get(basis, basis)
+    weight_zh = {"revenue": "营收", "sample_size": "样本量"}.get(basis, basis)
+    for brand, g in mine.groupby("group", sort=True):
+        w = float(weights.get(brand, np.nan))
+        share = f"{w:.1%}" if np.isfinite(w) else "—"
+        none = g[g["n"] == 0]
+        low = g[(g["n"] > 0) & (g["n"] < floor)]
+        if len(low):
+            if len(low) == n_constructs:
+                lo, hi = int(low["n"].min()), int(low["n"].max())
+                count = f"{lo}" if lo == hi else f"{lo}–{hi}"
+                what = f"n = {count} valid interviews"
+                what_zh = f"有效样本 n = {count}"
+                which, which_zh = "its scores are", "其各项得分"
+            else:
+                what = ", ".join(f"{c} n = {int(k)}" for c, k in zip(low["construct"], low["n"]))
+                what_zh = what
+                which = f"its {', '.join(low['construct'])} score(s) are"
+                which_zh = f"其 {'、'.join(low['construct'])} 得分"
+            out.append({
+                "industry": code, "brand": brand, "kind": "below_floor",
+                "constructs": list(low["construct"]), "n": int(low["n"].max()),
+                "weight": w if np.isfinite(w) else None,
+                "message": (f"{code}: brand {brand} has {what}, below the floor of {floor} — "
+                            f"{which} not published (NM); it still counts in {code}'s index "
+                            f"with weight {share} ({weight_text})"),
+                "message_zh": (f"{code}：品牌 {brand} {what_zh}，低于最低样本量 {floor}——"
+                               f"{which_zh}不发布（NM）；但仍以 {share} 的权重（{weight_zh}）"
+                               f"计入 {code} 的行业指数"),
+            })
+        for c in none["construct"]:
+            others = int((mine[(mine["construct"] == c)]["n"] > 0).sum())
+            out.append({
+                "industry": code, "brand": brand, "kind": "no_answers", "construct": c,
+                "message": (f"{code}: no respondent of brand {brand} answered any {c} item — "
+                            f"{brand} has no {c} index (NM), and {code}'s {c} index is the "
+                            f"weighted mean of the other {others} brand(s), their weights "
+                            f"renormalised; check the questionnaire routing or the data file"),
+                "message_zh": (f"{code}：品牌 {brand} 没有受访者回答 {c} 的任何题项——{brand} 无 "
+                               f"{c} 指数（NM），{code} 的 {c} 行业指数由其余 {others} 个品牌"
+                               f"加权（权重重新归一）；请检查问卷跳转或数据文件"),
+            })
+    brands = sorted(set(mine["group"]))
+    if len(brands) == 1:
+        b = brands[0]
+        g = mine[mine["construct"] == config.index_construct]
+        hidden = len(g) and not bool((g["n"] >= floor).all())
+        if hidden:
+            first = (f"{b} is below the floor (NM), yet publishing the industry index discloses "
+                     f"its score — consider withholding {code}; ")
+            first_zh = (f"{b} 低于最低样本量（NM），但发布行业指数即公开了其得分——请考虑不发布 "
+                        f"{code}；")
+        else:
+            first = first_zh = ""
+        out.append({
+            "industry": code, "brand": b, "kind": "single_brand",
+            "message": (f"{code}: only one brand ({b}) measured in {year} — {first}the industry "
+                        f"index is {b}'s index alone (weight 100%) and describes one brand, not "
+                        f"a market; no comparison between brands is possible"),
+            "message_zh": (f"{code}：{year} 年仅测评了一个品牌（{b}）——{first_zh}行业指数即 {b} "
+                           f"的指数（权重 100%），只代表一个品牌而非整个市场，无法进行品牌间比较"),
+        })
+    return out
 
 
 def _fmt(x) -> str:

@@ -124,15 +124,28 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
     n = items.shape[0]
     codes = sorted(set(brands))
     groups = [np.flatnonzero(brands == c) for c in codes]
-    member = np.zeros((n, len(codes)))                          # respondent × brand indicator
-    for g, pos in enumerate(groups):
-        member[pos, g] = 1.0
+    # respondents re-ordered by brand (each brand's own order kept, so every respondent draws
+    # the same counts): a brand is then a run of columns and its sums one np.add.reduceat
+    order = np.concatenate(groups)
+    starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
+    rank = np.empty(n, dtype=np.intp)
+    rank[order] = np.arange(n)
+    complete = rank[complete]                   # the fit's rows, in the new order
+    items, survey_w = items[order], np.asarray(survey_w, dtype=float)[order]
+    groups = [np.arange(a, a + len(g)) for a, g in zip(starts, groups)]
     moments = _Moments(res._x, None, res._mean)
     var0 = np.asarray(res._sd, dtype=float) ** 2      # the fit's item variances
     y = (items - scale_min) / (scale_max - scale_min) * 100.0
     answered = ~np.isnan(y)
     y0 = np.where(answered, y, 0.0)
-    ans = answered.astype(float)
+    # per block: its items (transposed, contiguous), the respondents who skipped some of them,
+    # and those respondents' answers and answered-indicators
+    blocks = []
+    for idx in lay.blocks:
+        part = np.flatnonzero(~answered[:, idx].all(axis=1))
+        blocks.append((idx, np.ascontiguousarray(y0[:, idx].T), part,
+                       np.ascontiguousarray(y0[np.ix_(part, idx)].T),
+                       np.ascontiguousarray(answered[np.ix_(part, idx)].T.astype(float))))
     draws = np.full((n_boot, len(codes), lay.J), np.nan)
     path_draws = np.full((n_boot, lay.J, lay.J), np.nan)
     total_draws = np.full((n_boot, lay.J, lay.J), np.nan)
@@ -170,29 +183,36 @@ def bootstrap_brands(res, items: np.ndarray, complete: np.ndarray, brands: np.nd
         path_draws[a:b] = paths
         total_draws[a:b] = plscore.total_effects(np.nan_to_num(paths))
         f = counts * survey_w                                   # chunk × n
-        all_ok = np.ones((n, b - a), dtype=bool)
+        all_ok = np.ones((b - a, n), dtype=bool)
         block_scores = []
-        for j, idx in enumerate(lay.blocks):
-            wj = wt[:, idx].T                                   # k × chunk
-            num = y0[:, idx] @ wj                               # n × chunk
-            den = ans[:, idx] @ wj
-            ok = den > 0
-            score = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
-            all_ok &= ok
-            block_scores.append(score)
-            # every brand's survey-weighted mean score at once: sums over its rows through the
-            # respondents × brands indicator matrix
-            fok = f * ok.T                                      # chunk × n
+        for j, (idx, yb, part, yb_part, ab_part) in enumerate(blocks):
+            wj = wt[:, idx]                                     # chunk × k
             with np.errstate(invalid="ignore", divide="ignore"):
-                draws[a:b, :, j] = ((fok * score.T) @ member) / (fok @ member)
+                # a respondent who answered the whole block: Σ w·y / Σ w
+                score = (wj @ yb) / wj.sum(axis=1, keepdims=True)      # chunk × n
+                fok = f
+                if part.size:       # the others: over the items they answered (none: no score)
+                    den = wj @ ab_part                                 # chunk × n_part
+                    ok = den > 0
+                    score[:, part] = np.where(ok, (wj @ yb_part) / np.where(ok, den, 1.0), 0.0)
+                    all_ok[:, part] &= ok
+                    fok = f.copy()
+                    fok[:, part] *= ok
+                # every brand's survey-weighted mean score at once: sums over its rows through
+                # the respondents × brands indicator matrix (score is 0 where undefined)
+                draws[a:b, :, j] = (np.add.reduceat(f * score, starts, axis=1)
+                                    / np.add.reduceat(fok, starts, axis=1))
+            block_scores.append(score)
         # the drivers' score SDs: unweighted over the resample's respondents (counts as
         # frequencies) whose every construct score is defined, as in the fit (ddof 1)
-        c = counts.T * all_ok                                   # n × chunk
-        tot = c.sum(axis=0)
+        c = counts * all_ok                                     # chunk × n
+        tot = c.sum(axis=1)
         for j, score in enumerate(block_scores):
             with np.errstate(invalid="ignore", divide="ignore"):
-                m = (c * score).sum(axis=0) / tot
-                sd_draws[a:b, j] = np.sqrt((c * (score - m) ** 2).sum(axis=0) / (tot - 1))
+                cs = c * score
+                s1 = cs.sum(axis=1)
+                s2 = np.einsum("bi,bi->b", cs, score)
+                sd_draws[a:b, j] = np.sqrt(np.maximum(s2 - s1 * s1 / tot, 0.0) / (tot - 1))
         bad = chunk_status != plscore.OK
         for arr in (draws, path_draws, total_draws, sd_draws):
             arr[a:b][bad] = np.nan
