@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SEED   ?= 2025
 PORT   ?= 8501
 
-.PHONY: install demo demo-no-serve test browser clean
+.PHONY: install demo demo-no-serve test browser postgres clean
 
 # A virtual environment with the package (editable) and its dev tools.
 $(BIN)/.installed: pyproject.toml
@@ -23,7 +23,7 @@ demo: install
 demo-no-serve: install
 	$(BIN)/ncsi demo --seed $(SEED) --no-serve
 
-test: install browser
+test: install browser postgres
 	$(BIN)/python -m pytest -q
 
 # The browser tests drive Debian's Chromium (with CJK fonts for the Chinese pages) through
@@ -34,6 +34,17 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk \
 	    || echo "could not install chromium: the browser tests will be skipped"; \
+	fi
+
+# The store and release tests also run against a throwaway PostgreSQL server (tests/pg.py starts
+# one on 127.0.0.1 from Debian's server binaries); install them when missing. Without them those
+# tests are skipped, with the reason in pytest's summary.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  SUDO=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql \
+	    || echo "could not install postgresql: the PostgreSQL tests will be skipped"; \
 	fi
 
 clean:
@@ -49,5 +60,6 @@ $(PLSPM_VENV)/.installed: benchmarks/plspm-requirements.txt
 	touch $@
 
 .PHONY: bench
-bench: install $(PLSPM_VENV)/.installed
+bench: install postgres $(PLSPM_VENV)/.installed
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/production.py

@@ -38,8 +38,9 @@ exists); :class:`~ncsi.errors.StoreError` for refused account changes (unknown u
 name, bad role, short password, unknown brand or enterprise). Both are bilingual. Every change is
 one store transaction: all or nothing.
 
-:func:`create_demo_accounts` creates the demo's three accounts with passwords derived from a fixed,
-public string: they are for the demo only and must never exist in a real store.
+:func:`create_demo_accounts` creates the demo's three accounts with fresh random passwords (made
+when ``make demo`` runs and printed once; nothing in the repository can reproduce them): they are
+for the demo only and must never exist in a real store.
 """
 
 from __future__ import annotations
@@ -74,9 +75,6 @@ SEE_ALL_ROLES = ("analyst", "admin")
 MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 USER_COLUMNS = ("username", "role", "display_name", "brands", "enterprises", "locked_until")
-
-#: The fixed, public string the demo passwords are derived from (demo only).
-DEMO_PASSWORD_SEED = "ncsi-demo-accounts-2026"
 
 
 class AuthError(NCSIError):
@@ -498,11 +496,11 @@ DEMO_USERS = (
 )
 
 
-def demo_password(username: str) -> str:
-    """The demo password of ``username``: derived from the public DEMO_PASSWORD_SEED, so anyone
-    can compute it — for the demo only."""
-    digest = hashlib.sha256(f"{DEMO_PASSWORD_SEED}:{username}".encode("utf-8")).hexdigest()
-    return f"demo-{digest[:10]}"
+def demo_password() -> str:
+    """A new random demo password (``secrets``: 16 URL-safe characters after ``demo-``). Each
+    call makes another, so the demo's passwords exist only in the store's hashes and in what
+    ``make demo`` prints — never in the repository."""
+    return f"demo-{secrets.token_urlsafe(12)}"
 
 
 def create_demo_accounts(store, *, brand: str,
@@ -511,9 +509,9 @@ def create_demo_accounts(store, *, brand: str,
     an analyst ``analyst``, an admin ``admin`` and an enterprise user ``brand-owner`` bound to
     ``brand`` (and to ``enterprise`` when given; both must be known to the store).
 
-    DEMO ONLY: the passwords are derived from a fixed public string (:func:`demo_password`) and
-    printed by ``make demo``. Refused when any of the three user names exists."""
-    out = [(name, demo_password(name), role) for name, role, _ in DEMO_USERS]
+    DEMO ONLY: the passwords are random, new on every call (:func:`demo_password`), and printed
+    by ``make demo``. Refused when any of the three user names exists."""
+    out = [(name, demo_password(), role) for name, role, _ in DEMO_USERS]
     hashes = {name: _hasher().hash(password) for name, password, _ in out}
     now = datetime.now(timezone.utc)
     with store._transaction("creating the demo accounts") as db:

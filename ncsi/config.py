@@ -6,7 +6,8 @@ floors) is data under ``surveys/`` and ``models/``; this module only locates it.
 - ``NCSI_HOME``: the project folder holding ``surveys/`` and ``models/`` (default: the checkout
   this package was installed from).
 - ``NCSI_DATA_DIR``: where the SQLite store and generated files live (default ``<home>/data``).
-- ``NCSI_DATABASE_URL``: an SQLAlchemy URL for the store (default SQLite in the data directory).
+- ``NCSI_DATABASE_URL``: an SQLAlchemy URL for the store (default SQLite in the data directory;
+  ``postgresql+psycopg://user@host/db`` for PostgreSQL).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Dashboard accounts (ncsi.accounts, ncsi user, migration 0004): hashing, sign-in and lockout,
 sessions, roles, bindings, the CLI, and the migration.
 
-Real SQLite files in tmp_path, no mocks; time is an injected clock.
+Every test using the ``store`` fixture runs on a real SQLite file in tmp_path and on a fresh
+database of the real PostgreSQL test server (tests/pg.py); no mocks; time is an injected clock.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ncsi.errors import NCSIError, StoreError
 from ncsi.store import Store
 from ncsi.store.models import TABLES, Base
 from ncsi.store.store import _alembic_config, _head_revision
-from tests.test_store import POSTGRES_URL, _reflect, _rows, brands_frame, migrate, needs_postgres
+from tests.test_store import _reflect, _rows, brands_frame, migrate
 from tests.test_store_maturity import add_maturity, with_maturity_survey
 
 PASSWORD = "correct horse battery"
@@ -52,8 +53,8 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'db'}")
+def store(store_url) -> Store:
+    s = Store(store_url)
     s.upgrade()
     yield s
     s.close()
@@ -403,10 +404,11 @@ def test_demo_accounts(known):
     created = create_demo_accounts(known, brand="B2", enterprise="E-LINK")
     assert [(u, r) for u, _, r in created] == [("analyst", "analyst"), ("admin", "admin"),
                                                ("brand-owner", "enterprise")]
-    assert [p for _, p, _ in created] == [demo_password(u) for u, _, _ in created]
-    assert all(len(p) >= 8 for _, p, _ in created)
+    passwords = [p for _, p, _ in created]
+    assert all(p.startswith("demo-") and len(p) >= 20 for p in passwords)
+    assert len(set(passwords)) == 3 and demo_password() != demo_password()  # random, not derived
     accounts = Accounts(known)
-    owner = accounts.login("brand-owner", demo_password("brand-owner"))
+    owner = accounts.login("brand-owner", created[2][1])
     assert owner.brands == ("B2",) and owner.enterprises == ("E-LINK",)
     assert accounts.login("admin", created[1][1]).role == "admin"
     before = known.snapshot()
@@ -434,7 +436,7 @@ def run(*args, input=None):
 
 @pytest.fixture
 def cli_store(known, monkeypatch):
-    monkeypatch.setenv("NCSI_DATABASE_URL", str(known.url))
+    monkeypatch.setenv("NCSI_DATABASE_URL", known.url.render_as_string(hide_password=False))
     return known
 
 
@@ -523,12 +525,10 @@ def test_upgrade_from_0003_keeps_data(known, tmp_path):
     assert accounts.login("owner", PASSWORD).brands == ("B1",)
 
 
-# --- PostgreSQL (only when a disposable database is given) --------------------------------------
+# --- PostgreSQL end to end (on top of every test above running on it too) ----------------------
 
-@needs_postgres
-def test_postgresql_accounts(tmp_path):
-    store = Store(POSTGRES_URL)
-    migrate(store, "downgrade", "base")  # start from an empty database
+def test_postgresql_accounts(tmp_path, postgres_url):
+    store = Store(postgres_url)
     try:
         store.upgrade()
         with store.engine.connect() as conn:
@@ -563,5 +563,4 @@ def test_postgresql_accounts(tmp_path):
         assert not set(ACCOUNT_TABLES) & set(inspect(store.engine).get_table_names())
         store.upgrade()
     finally:
-        migrate(store, "downgrade", "base")
         store.close()

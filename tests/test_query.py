@@ -1,18 +1,31 @@
-"""The query layer on the shared published store (2024 and 2025 published, no embargo): flags
-are passed through, the old columns stay as they were, and nothing is hidden without an embargo.
-Embargoes themselves are tested in tests/test_release_workflow.py (they need a fresh publish)."""
+"""The query layer on a published store (2024 and 2025 published, no embargo): flags are passed
+through, the old columns stay as they were, and nothing is hidden without an embargo. Run on the
+shared SQLite store and on the same survey published into PostgreSQL. Embargoes themselves are
+tested in tests/test_release_workflow.py (they need a fresh publish)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import pandas as pd
+import pytest
 
 from ncsi.query import Query
 from ncsi.scoring import ranking_rows
 from ncsi.store import SCORE_COLUMNS
 
-from .conftest import SMALL_YEARS
+from .conftest import SMALL_YEARS, publish_small_survey
+from .pg import BACKENDS, scoped_postgres_url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def published_store(request, small_survey):
+    """The session's published SQLite store, or the same survey published into PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("published_store")
+    store = publish_small_survey(scoped_postgres_url(request), small_survey)
+    request.addfinalizer(store.close)
+    return store
 
 
 def test_no_embargo_hides_nothing(published_store):

@@ -1,5 +1,6 @@
 """Building a year's draft: failures stay inside their industry, non-positive weights are reported,
-aggregation follows the configured weights, and nothing is published without `publish`."""
+aggregation follows the configured weights, and nothing is published without `publish`. The
+module runs twice: on an SQLite store and on a PostgreSQL one (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from ncsi.instruments import list_questionnaires, load_consumption_weights
 from ncsi.registry import read_brands_file, read_revenue_file
 from ncsi.release import build_year, publish_year
 from ncsi.store import Store
+from tests.pg import BACKENDS, scoped_postgres_url
 
 YEAR = 2025
 
 
-@pytest.fixture(scope="module")
-def doctored_store(small_survey, tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def doctored_store(request, small_survey, tmp_path_factory):
     """The small survey's 2025 food file with two defects that only the estimation can see:
     liquid_milk's SAT3 answered on a reversed scale, and edible_oil's IMAG2 constant within that
     industry (it varies across the file, so ingest accepts it)."""
@@ -31,7 +33,10 @@ def doctored_store(small_survey, tmp_path_factory):
     df.loc[oil, "IMAG2"] = "7"
     path = tmp / "ncsi-food.csv"
     df.to_csv(path, index=False)
-    store = Store(f"sqlite:///{tmp / 'ncsi.db'}")
+    url = (scoped_postgres_url(request) if request.param == "postgresql"
+           else f"sqlite:///{tmp / 'ncsi.db'}")
+    store = Store(url)
+    request.addfinalizer(store.close)
     store.upgrade()
     for q in list_questionnaires():
         store.register_survey(q)

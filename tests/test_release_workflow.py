@@ -1,9 +1,11 @@
-"""The release workflow on a real SQLite store built from the small generated survey: publishing
-with a publisher and an embargo, the embargo in the query layer, score flags passed through, and
-`ncsi release list/show/diff`.
+"""The release workflow on a real store built from the small generated survey: publishing with a
+publisher and an embargo, the embargo in the query layer, score flags passed through, and
+`ncsi release list/show/diff` (the CLI on the same store, through NCSI_DATABASE_URL).
 
-The template store (2024 published, 2025 a draft) is built once per module; every test works on
-its own copy of the file, so publishing in one test never leaks into another. No mocks.
+Every test runs on SQLite and on PostgreSQL (tests/pg.py). The template store (2024 published,
+2025 a draft) is built once per module and backend; every test works on its own copy (of the
+file, or a database created from the template database), so publishing in one test never leaks
+into another. No mocks.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import getpass
 import json
 import shutil
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from ncsi.cli import app
@@ -23,6 +27,7 @@ from ncsi.errors import ReleaseError
 from ncsi.query import Query
 from ncsi.store import Store
 from ncsi.store.review import LEVELS, describe_release, diff_draft, flatten
+from tests.pg import BACKENDS, scoped_postgres_url
 
 runner = CliRunner()
 PUBLISHED, DRAFT = 2024, 2025
@@ -35,28 +40,41 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture(scope="module")
-def template_db(small_survey, tmp_path_factory):
+@dataclass(frozen=True)
+class Template:
+    backend: str
+    url: str  # the SQLite file's or the PostgreSQL database's URL
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def template_db(request, small_survey, tmp_path_factory):
     from ncsi.demo import load_survey_folder
     from ncsi.release import build_year
 
-    db = tmp_path_factory.mktemp("workflow") / "template.db"
-    store = Store(f"sqlite:///{db}")
+    if request.param == "postgresql":
+        url = scoped_postgres_url(request)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('workflow') / 'template.db'}"
+    store = Store(url)
     store.upgrade()
     load_survey_folder(store, small_survey)
     build_year(store, PUBLISHED)
     store.publish(PUBLISHED, by="first-editor")
     build_year(store, DRAFT)
-    store.close()
-    return db
+    store.close()  # no connection left: PostgreSQL copies only an unused template database
+    return Template(request.param, url)
 
 
 @pytest.fixture
-def store(template_db, tmp_path, monkeypatch):
+def store(template_db, tmp_path, monkeypatch, request):
     """A copy of the template store, which the CLI uses too (NCSI_DATABASE_URL)."""
-    db = tmp_path / "ncsi.db"
-    shutil.copy(template_db, db)
-    url = f"sqlite:///{db}"
+    if template_db.backend == "postgresql":
+        copy = request.getfixturevalue("postgres_databases")
+        url = copy(template=make_url(template_db.url).database)
+    else:
+        db = tmp_path / "ncsi.db"
+        shutil.copy(make_url(template_db.url).database, db)
+        url = f"sqlite:///{db}"
     monkeypatch.setenv("NCSI_DATABASE_URL", url)
     monkeypatch.setenv("NCSI_USER", "tester")
     s = Store(url)
@@ -233,8 +251,8 @@ def test_release_list(store):
     assert records[2]["content_sha256"] is None and records[2]["published_at"] is None
 
 
-def test_release_list_on_an_empty_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("NCSI_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+def test_release_list_on_an_empty_store(store_url, monkeypatch):
+    monkeypatch.setenv("NCSI_DATABASE_URL", store_url)
     r = run("release", "list")
     assert r.exit_code == 0 and "no releases yet" in r.output
     assert json.loads(run("release", "list", "--json").stdout) == []

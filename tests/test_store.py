@@ -1,14 +1,15 @@
 """The store: migrations, atomic writes, round-trips and immutability of published releases.
 
-Real SQLite files in tmp_path; no mocks.
+Every test using the ``store`` fixture (or ``store_url``) runs twice: on a real SQLite file in
+tmp_path and on a fresh database of the real PostgreSQL test server (tests/pg.py). No mocks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sqlite3
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -26,6 +27,7 @@ from ncsi.errors import StoreError
 from ncsi.store import SCORE_COLUMNS, Store
 from ncsi.store.models import TABLES, Base, Release, Revenue, Score
 from ncsi.store.store import _alembic_config, _canonical, _head_revision
+from tests.pg import TRIGGER_COUNT, is_postgres, json_param, plain_driver, trigger_names
 
 ITEMS = ["IMAG1", "IMAG2", "SAT1", "SAT2", "LOY1", "SAFE1"]
 
@@ -33,8 +35,8 @@ ITEMS = ["IMAG1", "IMAG2", "SAT1", "SAT2", "LOY1", "SAFE1"]
 # --- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'ncsi.db'}")
+def store(store_url) -> Store:
+    s = Store(store_url)
     s.upgrade()
     yield s
     s.close()
@@ -127,13 +129,29 @@ def save_draft(store, year=2024, offset=0.0):
 
 # --- migrations ---------------------------------------------------------------------------------
 
-def test_upgrade_creates_schema_from_empty_and_is_idempotent(tmp_path, monkeypatch):
+def test_default_store_is_sqlite_in_the_data_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("NCSI_DATABASE_URL", raising=False)
     monkeypatch.setenv("NCSI_DATA_DIR", str(tmp_path / "data" / "nested"))
     store = Store()  # default: SQLite in the data directory, created if missing
     assert str(tmp_path / "data" / "nested" / "ncsi.db") in str(store.url)
     store.upgrade()
     assert (tmp_path / "data" / "nested" / "ncsi.db").exists()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    store.close()
+
+
+def test_postgresql_url_without_driver_uses_psycopg(monkeypatch):
+    monkeypatch.setenv("NCSI_DATABASE_URL", "postgresql://ncsi@db.example:5433/ncsi")
+    for store in (Store(), Store("postgres://ncsi@db.example/ncsi")):
+        assert store.url.drivername == "postgresql+psycopg"
+        assert store.engine.dialect.driver == "psycopg"
+        store.close()
+
+
+def test_upgrade_creates_schema_from_empty_and_is_idempotent(store_url):
+    store = Store(store_url)
+    store.upgrade()
     names = set(inspect(store.engine).get_table_names())
     assert names == {"alembic_version", *TABLES}
     assert set(TABLES) >= {"surveys", "brands", "revenues", "waves", "responses", "releases",
@@ -141,10 +159,7 @@ def test_upgrade_creates_schema_from_empty_and_is_idempotent(tmp_path, monkeypat
                            "enterprise_links"}
     with store.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_heads() == (_head_revision(),)
-        triggers = conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    assert len(triggers) == 8
+    assert len(trigger_names(store)) == TRIGGER_COUNT[store.engine.dialect.name]
     before = store.snapshot()
     store.upgrade()
     Store(store.url).upgrade()  # a second Store on the same file
@@ -153,8 +168,8 @@ def test_upgrade_creates_schema_from_empty_and_is_idempotent(tmp_path, monkeypat
     store.close()
 
 
-def test_methods_refuse_a_store_without_schema(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
+def test_methods_refuse_a_store_without_schema(store_url):
+    store = Store(store_url)
     with pytest.raises(StoreError, match="upgrade"):
         store.known_brands()
     store.upgrade()
@@ -259,7 +274,7 @@ def test_revenue_load_round_trip_upsert_and_unknown_brand(store):
     assert store.snapshot() == before
 
 
-def test_foreign_keys_are_enforced_by_sqlite(store):
+def test_foreign_keys_are_enforced_by_the_database(store):
     with pytest.raises(IntegrityError):
         with store.engine.begin() as conn:
             conn.execute(Revenue.__table__.insert().values(year=2024, brand="GHOST",
@@ -300,8 +315,8 @@ def test_wave_round_trip_with_nan_items(store, tmp_path):
     assert store.responses(2023).empty
 
     # NaN is stored as JSON null, never as NaN
-    with sqlite3.connect(tmp_path / "ncsi.db") as raw:
-        texts = [r[0] for r in raw.execute("SELECT items FROM responses")]
+    with plain_driver(store) as (execute, _):
+        texts = [r[0] for r in execute("SELECT CAST(items AS TEXT) FROM responses ORDER BY id")]
     assert all("NaN" not in t for t in texts) and any("null" in t for t in texts)
     assert json.loads(texts[0])["SAFE1"] is None
 
@@ -474,14 +489,14 @@ def test_published_release_is_immutable_in_the_database(store, tmp_path):
         with pytest.raises(IntegrityError, match="published releases never change"):
             with store.engine.begin() as conn:
                 conn.execute(statement)
-    # and with the plain sqlite3 driver: no SQLAlchemy, no store code in between
-    with sqlite3.connect(tmp_path / "ncsi.db") as raw:
+    # and with the plain driver (sqlite3, psycopg): no SQLAlchemy, no store code in between
+    with plain_driver(store) as (execute, integrity_error):
         for sql in ("UPDATE releases SET year = 1999 WHERE id = ?",
                     "DELETE FROM releases WHERE id = ?",
                     "UPDATE model_fits SET message = 'x' WHERE release_id = ?",
                     "DELETE FROM scores WHERE release_id = ?"):
-            with pytest.raises(sqlite3.IntegrityError, match="published releases never change"):
-                raw.execute(sql, (release_id,))
+            with pytest.raises(integrity_error, match="published releases never change"):
+                execute(sql, (release_id,))
     assert store.snapshot() == before
     assert store.verify_release(release_id)
 
@@ -574,14 +589,22 @@ def test_publish_records_publisher_and_embargo(store):
     assert pd.isna(listing.loc[2023, "published_by"])  # an empty name is no name
     assert listing.loc[2024, "embargo_until"] == pd.Timestamp("2099-03-15T01:00Z")
     assert listing.loc[2023, "embargo_until"] == pd.Timestamp("2099-01-01T00:00Z")
-    with sqlite3.connect(store.url.database) as raw:  # UTC in the file too
-        assert raw.execute("SELECT embargo_until FROM releases WHERE id = ?",
-                           (rid,)).fetchone()[0].startswith("2099-03-15 01:00:00")
+    # UTC in the database too (PostgreSQL: a timestamptz, read here in UTC)
+    stored = ("SELECT to_char(embargo_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
+              "FROM releases WHERE id = ?" if is_postgres(store)
+              else "SELECT embargo_until FROM releases WHERE id = ?")
+    with plain_driver(store) as (execute, _):
+        assert execute(stored, (rid,)).fetchone()[0].startswith("2099-03-15 01:00:00")
 
 
-def test_content_hash_covers_flags_not_publisher_or_embargo(tmp_path):
+#: The content hash of published_hash("…", fake_scores()) below: the hash of the same content is
+#: the same on every database, and never changes (it is how a published release is verified).
+BASE_HASH = "ded8fffe1b7c0e361380c5933bcb2f7db0df25fc172edd4ae233220d44bdd6a1"
+
+
+def test_content_hash_covers_flags_not_publisher_or_embargo(new_store_url):
     def published_hash(name, scores, **publish):
-        s = Store(f"sqlite:///{tmp_path / name}")
+        s = Store(new_store_url(name))
         s.upgrade()
         s.save_draft(2024, settings={"a": 1}, provenance={"p": 2}, fits=fake_fits(),
                      scores=scores, issues=[])
@@ -592,6 +615,7 @@ def test_content_hash_covers_flags_not_publisher_or_embargo(tmp_path):
         return digest
 
     base = published_hash("a.db", fake_scores())
+    assert base == BASE_HASH  # the same content hashes alike on every database
     later = datetime.now(timezone.utc) + timedelta(days=30)
     assert published_hash("b.db", fake_scores(), by="someone", embargo_until=later) == base
     other_flags = fake_scores()
@@ -607,7 +631,7 @@ def test_content_hash_covers_flags_not_publisher_or_embargo(tmp_path):
 def assert_published_rows_refused(store, release_id):
     """Raw SQL through the engine (no Store method): every UPDATE/DELETE of the published
     release's row, its scores (flags included) and its fits fails in the database."""
-    json_param = "CAST(:v AS JSON)" if store.engine.dialect.name == "postgresql" else ":v"
+    v = json_param(store)
     flags = json.dumps({"invariance": {"ok": True}})
     statements = [
         ("UPDATE releases SET status = 'draft' WHERE id = :id", {}),
@@ -617,14 +641,14 @@ def assert_published_rows_refused(store, release_id):
          {"v": datetime(2001, 1, 1, tzinfo=timezone.utc)}),
         ("UPDATE releases SET content_sha256 = 'x' WHERE id = :id", {}),
         ("DELETE FROM releases WHERE id = :id", {}),
-        (f"UPDATE scores SET flags = {json_param} WHERE release_id = :id", {"v": flags}),
+        (f"UPDATE scores SET flags = {v} WHERE release_id = :id", {"v": flags}),
         ("UPDATE scores SET flags = NULL WHERE release_id = :id", {}),
         ("UPDATE scores SET \"index\" = 99.0 WHERE release_id = :id", {}),
         ("DELETE FROM scores WHERE release_id = :id", {}),
         ("UPDATE model_fits SET message = 'x' WHERE release_id = :id", {}),
         ("DELETE FROM model_fits WHERE release_id = :id", {}),
         (f"INSERT INTO scores (release_id, level, code, construct, publishable, flags) "
-         f"VALUES (:id, 'brand', 'X', 'SAT', TRUE, {json_param})", {"v": flags}),
+         f"VALUES (:id, 'brand', 'X', 'SAT', TRUE, {v})", {"v": flags}),
     ]
     with store.engine.connect() as conn:
         counts = [conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE release_id = :id"),
@@ -644,13 +668,13 @@ def test_published_release_flags_publisher_embargo_immutable_in_the_database(sto
                                embargo_until=datetime.now(timezone.utc) + timedelta(days=1))
     assert_published_rows_refused(store, release_id)
     assert store.verify_release(release_id)
-    with sqlite3.connect(tmp_path / "ncsi.db") as raw:  # the plain driver, too
+    with plain_driver(store) as (execute, integrity_error):  # the plain driver, too
         for sql in ("UPDATE releases SET published_by = 'x' WHERE id = ?",
                     "UPDATE releases SET embargo_until = NULL WHERE id = ?",
                     "UPDATE scores SET flags = '{}' WHERE release_id = ?",
                     "UPDATE scores SET flags = NULL WHERE release_id = ?"):
-            with pytest.raises(sqlite3.IntegrityError, match="published releases never change"):
-                raw.execute(sql, (release_id,))
+            with pytest.raises(integrity_error, match="published releases never change"):
+                execute(sql, (release_id,))
     # the draft of another year stays editable
     draft = save_draft(store, 2025)
     with store.engine.begin() as conn:
@@ -793,13 +817,10 @@ def check_upgrade_from_0001(store):
     assert_published_rows_refused(store, rid)
 
 
-def test_upgrade_from_0001_keeps_data_and_triggers(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+def test_upgrade_from_0001_keeps_data_and_triggers(store_url):
+    store = Store(store_url)
     check_upgrade_from_0001(store)
-    with store.engine.connect() as conn:
-        triggers = conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
-    assert len(triggers) == 8
+    assert len(trigger_names(store)) == TRIGGER_COUNT[store.engine.dialect.name]
     store.close()
 
 
@@ -815,13 +836,11 @@ def test_downgrade_0002_to_0001_keeps_the_rest(store):
     with store.engine.connect() as conn:
         tables = _reflect(conn)
         after = _rows(conn, tables)
-        triggers = conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
     assert "flags" not in tables["scores"].c and "embargo_until" not in tables["releases"].c
     assert [row[:-1] for row in before["scores"]] == after["scores"]
     # releases: published_by, embargo_until (0002) and maturity, grades (0003) are gone
     assert [row[:-4] for row in before["releases"]] == after["releases"]
-    assert len(triggers) == 8
+    assert len(trigger_names(store)) == TRIGGER_COUNT[store.engine.dialect.name]
     with pytest.raises(IntegrityError, match="published releases never change"):
         with store.engine.begin() as conn:
             conn.execute(text("DELETE FROM scores WHERE release_id = :id"), {"id": rid})
@@ -829,20 +848,11 @@ def test_downgrade_0002_to_0001_keeps_the_rest(store):
     assert store.verify_release(rid) and store.release(2023)["published_by"] is None
 
 
-# --- PostgreSQL (only when a disposable database is given) --------------------------------------
+# --- PostgreSQL end to end (on top of every test above running on it too) ----------------------
 
-POSTGRES_URL = os.environ.get("NCSI_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(
-    not POSTGRES_URL, reason="set NCSI_TEST_POSTGRES_URL to a disposable PostgreSQL database")
-
-
-@needs_postgres
-def test_postgresql_schema_round_trip_and_immutability(tmp_path):
-    store = Store(POSTGRES_URL)
+def test_postgresql_schema_round_trip_and_immutability(tmp_path, postgres_url):
+    store = Store(postgres_url)
     cfg = _alembic_config()
-    with store.engine.begin() as conn:  # start from an empty database
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
     store.upgrade()
     store.upgrade()
     try:
@@ -890,19 +900,58 @@ def test_postgresql_schema_round_trip_and_immutability(tmp_path):
         assert store.release_scores(rid_2025)["flags"].tolist() == scores["flags"].tolist()
         assert_published_rows_refused(store, rid_2025)
         assert store.verify_release(rid_2025)
+        # down to nothing and up again: no table, trigger or function is left behind
+        migrate(store, "downgrade", "base")
+        assert set(inspect(store.engine).get_table_names()) <= {"alembic_version"}
+        assert trigger_names(store) == []
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM pg_proc WHERE proname LIKE "
+                                     "'ncsi_refuse_%'")).scalar() == 0
+        store.upgrade()
+        assert len(trigger_names(store)) == TRIGGER_COUNT["postgresql"]
     finally:
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "base")
         store.close()
 
 
-@needs_postgres
-def test_postgresql_upgrade_from_0001_keeps_data_and_triggers():
-    store = Store(POSTGRES_URL)
-    migrate(store, "downgrade", "base")
+def test_postgresql_concurrent_publish_of_one_year_is_refused(postgres_url):
+    """Two processes publishing the same year: the second waits for the first and is refused
+    (on SQLite the file lock serializes them; PostgreSQL needs the row lock)."""
+    store = Store(postgres_url)
+    store.upgrade()
+    draft = save_draft(store)
+    first = Store(postgres_url)
+    outcome: dict = {}
+
+    def second_publisher():
+        try:
+            outcome["id"] = store.publish(2024, by="second")
+        except StoreError as exc:
+            outcome["error"] = exc
+
     try:
-        check_upgrade_from_0001(store)
+        with first.engine.connect() as conn:
+            tx = conn.begin()  # the first publisher, mid-publish: the draft row is locked
+            conn.execute(select(Release.id).where(Release.id == draft).with_for_update())
+            thread = threading.Thread(target=second_publisher)
+            thread.start()
+            waiting = 0
+            for _ in range(200):  # until the second publisher waits for the lock
+                waiting = conn.execute(text(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar()
+                if waiting or not thread.is_alive():
+                    break
+                time.sleep(0.05)
+            assert waiting == 1 and "id" not in outcome and "error" not in outcome
+            conn.execute(update(Release).where(Release.id == draft).values(
+                status="published", published_at=datetime.now(timezone.utc),
+                content_sha256="f" * 64, published_by="first"))
+            tx.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+        assert "id" not in outcome and "already published" in str(outcome["error"])
+        rel = store.release(2024)
+        assert rel["id"] == draft and rel["published_by"] == "first"
     finally:
-        migrate(store, "downgrade", "base")
+        first.close()
         store.close()

@@ -1,16 +1,14 @@
 """Migration 0003 and the store's maturity API: maturity waves, performance records, enterprise
 links, and the maturity results and grades stored with a release.
 
-Real SQLite files in tmp_path, no mocks; the PostgreSQL tests run only when
-NCSI_TEST_POSTGRES_URL names a disposable database.
+Every test using the ``store`` fixture (or ``store_url``) runs on a real SQLite file in tmp_path
+and on a fresh database of the real PostgreSQL test server (tests/pg.py). No mocks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sqlite3
 from types import SimpleNamespace
 
 import numpy as np
@@ -32,6 +30,7 @@ from ncsi.store import (
 )
 from ncsi.store.models import TABLES, Base
 from ncsi.store.store import _alembic_config, _head_revision
+from tests.pg import TRIGGER_COUNT, is_postgres, json_param, plain_driver, trigger_names
 from tests.test_store import (
     TABLES_0001,
     _fill_at_0001,
@@ -54,8 +53,8 @@ NEW_TABLES = ("maturity_responses", "performance", "enterprise_links")
 # --- fixtures and builders ----------------------------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'ncsi.db'}")
+def store(store_url) -> Store:
+    s = Store(store_url)
     s.upgrade()
     yield s
     s.close()
@@ -122,9 +121,12 @@ def draft_with_results(store, year=2024, maturity=MATURITY_RESULT, grades=GRADES
 
 
 def triggers(store) -> list[str]:
-    with store.engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+    return trigger_names(store)
+
+
+def trigger_count(store) -> int:
+    """How many immutability triggers migration 0001 installs on the store's database."""
+    return TRIGGER_COUNT[store.engine.dialect.name]
 
 
 # --- schema ---------------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ def test_schema_at_head_has_the_new_tables_and_matches_the_models(store):
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.check(cfg)  # autogenerate finds nothing to do
-    assert len(triggers(store)) == 8  # 0003 adds none and drops none
+    assert len(triggers(store)) == trigger_count(store)  # 0003 adds none and drops none
     snap = store.snapshot()
     assert set(snap) == set(TABLES) and all(snap[t] == [] for t in NEW_TABLES)
 
@@ -201,16 +203,15 @@ def _fill_at_0002(store) -> dict[str, int]:
     migrate(store, "upgrade", "0001")
     ids = _fill_at_0001(store)
     migrate(store, "upgrade", "0002")
-    json_param = "CAST(:f AS JSON)" if store.engine.dialect.name == "postgresql" else ":f"
     with store.engine.begin() as conn:
-        conn.execute(text(f"UPDATE scores SET flags = {json_param} "
+        conn.execute(text(f"UPDATE scores SET flags = {json_param(store, 'f')} "
                           f"WHERE release_id = :id AND code = 'B1'"),
                      {"f": json.dumps({"invariance": {"ok": False}}), "id": ids[2024]})
     return ids
 
 
-def test_upgrade_from_0002_keeps_data_triggers_and_hashes(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+def test_upgrade_from_0002_keeps_data_triggers_and_hashes(store_url):
+    store = Store(store_url)
     ids = _fill_at_0002(store)
     with store.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_heads() == ("0002",)
@@ -231,7 +232,7 @@ def test_upgrade_from_0002_keeps_data_triggers_and_hashes(tmp_path):
             assert after[name] == before[name], name
     assert before["responses"] and before["scores"] and before["releases"]
     assert new == {name: [] for name in NEW_TABLES}
-    assert len(triggers(store)) == 8
+    assert len(triggers(store)) == trigger_count(store)
     # the release published before 0003 still verifies, and reads without results
     assert store.verify_release(ids[2023])
     rel = store.release(2023)
@@ -268,7 +269,7 @@ def test_downgrade_0003_to_0002_keeps_the_rest(store, tmp_path):
     assert len(after["waves"]) == 1 and len(after["responses"]) == 20
     assert {k: v for k, v in before.items() if k not in ("releases", "waves")} == {
         k: v for k, v in after.items() if k not in ("releases", "waves")}
-    assert len(triggers(store)) == 8
+    assert len(triggers(store)) == trigger_count(store)
     with pytest.raises(IntegrityError, match="published releases never change"):
         with store.engine.begin() as conn:
             conn.execute(text("UPDATE releases SET issues = NULL WHERE id = :id"), {"id": rid})
@@ -299,8 +300,9 @@ def test_maturity_wave_round_trip(store, tmp_path):
     assert store.maturity_responses(2023).empty
     # consumers and enterprises are apart: the maturity wave adds no consumer responses
     assert store.responses(2024, valid_only=False).empty
-    with sqlite3.connect(tmp_path / "ncsi.db") as raw:  # NaN stored as JSON null
-        texts = [r[0] for r in raw.execute("SELECT items FROM maturity_responses")]
+    with plain_driver(store) as (execute, _):  # NaN stored as JSON null
+        texts = [r[0] for r in execute(
+            "SELECT CAST(items AS TEXT) FROM maturity_responses ORDER BY id")]
     assert all("NaN" not in t for t in texts) and json.loads(texts[0])["RES1"] is None
 
 
@@ -583,9 +585,13 @@ def test_maturity_only_year_publishes_without_scores(store):
     assert store.publish(2027) == empty and store.verify_release(empty)
 
 
-def test_content_hash_covers_maturity_and_grades(tmp_path):
+#: The content hash of published_hash("…", maturity=MATURITY_RESULT, grades=GRADES) below.
+RESULTS_HASH = "9902291fe2af44274d24ce64abc658e2d314601dc90a9d15a9d3a76cdc4c7332"
+
+
+def test_content_hash_covers_maturity_and_grades(new_store_url):
     def published_hash(name, **results):
-        s = Store(f"sqlite:///{tmp_path / name}")
+        s = Store(new_store_url(name))
         s.upgrade()
         s.save_draft(2024, settings={"a": 1}, provenance={"p": 2}, fits=fake_fits(),
                      scores=fake_scores(), issues=[], **results)
@@ -596,6 +602,7 @@ def test_content_hash_covers_maturity_and_grades(tmp_path):
         return digest
 
     base = published_hash("a.db", maturity=MATURITY_RESULT, grades=GRADES)
+    assert base == RESULTS_HASH  # the same on every database, and never changes
     assert published_hash("b.db", maturity=MATURITY_RESULT, grades=GRADES) == base
     assert published_hash("c.db", maturity=MATURITY_RESULT, grades=GRADES[:1]) != base
     other = {**MATURITY_RESULT, "national": {"index": 61.3, "se": 1.3, "n": 40}}
@@ -610,11 +617,11 @@ def test_content_hash_covers_maturity_and_grades(tmp_path):
 def assert_results_refused(store, release_id):
     """Raw SQL through the engine: every UPDATE of a published release's maturity and grades
     fails in the database, and nothing changes."""
-    json_param = "CAST(:v AS JSON)" if store.engine.dialect.name == "postgresql" else ":v"
+    v = json_param(store)
     value = json.dumps({"national": {"index": 99.9}})
     statements = [
-        (f"UPDATE releases SET maturity = {json_param} WHERE id = :id", {"v": value}),
-        (f"UPDATE releases SET grades = {json_param} WHERE id = :id", {"v": "[]"}),
+        (f"UPDATE releases SET maturity = {v} WHERE id = :id", {"v": value}),
+        (f"UPDATE releases SET grades = {v} WHERE id = :id", {"v": "[]"}),
         ("UPDATE releases SET maturity = NULL, grades = NULL WHERE id = :id", {}),
         ("UPDATE releases SET maturity = NULL WHERE id = :id", {}),
     ]
@@ -630,13 +637,16 @@ def test_published_maturity_and_grades_cannot_be_updated(store, tmp_path):
     rid = draft_with_results(store)
     store.publish(2024)
     assert_results_refused(store, rid)
-    with sqlite3.connect(tmp_path / "ncsi.db") as raw:  # the plain driver, no SQLAlchemy
+    edit_in_place = (  # change one value inside the JSON, with the database's own functions
+        "UPDATE releases SET grades = CAST(jsonb_set(CAST(grades AS JSONB), '{0,grade}', "
+        "'\"AAA\"') AS JSON) WHERE id = ?" if is_postgres(store)
+        else "UPDATE releases SET grades = json_set(grades, '$[0].grade', 'AAA') WHERE id = ?")
+    with plain_driver(store) as (execute, integrity_error):  # the plain driver, no SQLAlchemy
         for sql in ("UPDATE releases SET maturity = '{}' WHERE id = ?",
                     "UPDATE releases SET grades = NULL WHERE id = ?",
-                    "UPDATE releases SET grades = json_set(grades, '$[0].grade', 'AAA') "
-                    "WHERE id = ?"):
-            with pytest.raises(sqlite3.IntegrityError, match="published releases never change"):
-                raw.execute(sql, (rid,))
+                    edit_in_place):
+            with pytest.raises(integrity_error, match="published releases never change"):
+                execute(sql, (rid,))
     assert store.verify_release(rid) and store.release(2024)["grades"] == GRADES
     # through the API too
     before = store.snapshot()
@@ -661,17 +671,10 @@ def test_snapshot_sees_the_new_tables(store, tmp_path):
     assert [len(after[t]) - len(before[t]) for t in NEW_TABLES] == [3, 4, 1]
 
 
-# --- PostgreSQL (only when a disposable database is given) --------------------------------------
+# --- PostgreSQL end to end (on top of every test above running on it too) ----------------------
 
-POSTGRES_URL = os.environ.get("NCSI_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(
-    not POSTGRES_URL, reason="set NCSI_TEST_POSTGRES_URL to a disposable PostgreSQL database")
-
-
-@needs_postgres
-def test_postgresql_upgrade_from_0002_and_maturity_round_trip(tmp_path):
-    store = Store(POSTGRES_URL)
-    migrate(store, "downgrade", "base")
+def test_postgresql_upgrade_from_0002_and_maturity_round_trip(tmp_path, postgres_url):
+    store = Store(postgres_url)
     try:
         ids = _fill_at_0002(store)
         with store.engine.connect() as conn:
@@ -714,5 +717,4 @@ def test_postgresql_upgrade_from_0002_and_maturity_round_trip(tmp_path):
         with pytest.raises(StoreError, match="already published"):
             add_maturity(store, 2025, replace=True)
     finally:
-        migrate(store, "downgrade", "base")
         store.close()

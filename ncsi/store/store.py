@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -53,7 +53,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import config
@@ -127,11 +127,21 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
+def normalize_url(url: str | URL) -> URL:
+    """``url`` as an SQLAlchemy URL; ``postgresql://`` and ``postgres://`` (no driver named)
+    become ``postgresql+psycopg://``, since psycopg 3 is the PostgreSQL driver NCSI depends on."""
+    url = make_url(url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
 def make_engine(url: str | URL) -> Engine:
     """An engine for the store: creates the SQLite file's folder, turns on SQLite foreign keys
     and makes SQLite transactions real (``BEGIN`` at the start of every transaction, DDL
-    included), so that every write is all or nothing."""
-    url = make_url(url)
+    included), so that every write is all or nothing. A PostgreSQL URL without a driver
+    (``postgresql://``, ``postgres://``) uses psycopg 3, the driver NCSI installs."""
+    url = normalize_url(url)
     if url.get_backend_name() == "sqlite":
         database = url.database
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -193,9 +203,13 @@ def _now() -> datetime:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite keeps no zone; we always write UTC
+    """A time read from the store, as UTC: SQLite keeps no zone (we always write UTC);
+    PostgreSQL returns it in the session's time zone, which need not be UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
-    return value
+    return value.astimezone(timezone.utc)
 
 
 def _aware_utc(value: Any, what: str, example: str) -> datetime | None:
@@ -350,7 +364,7 @@ class Store:
     """The NCSI store. See the module docstring and docs/architecture.md."""
 
     def __init__(self, url: str | URL | None = None):
-        self.url = make_url(url if url is not None else config.database_url())
+        self.url = normalize_url(url if url is not None else config.database_url())
         self.engine = make_engine(self.url)
         self._schema_ok = False
 
@@ -656,37 +670,67 @@ class Store:
             ) is not None
 
     def add_wave(self, *, survey_id: str, survey_version: str, year: int, source_file: str,
-                 source_sha256: str, responses: pd.DataFrame, report: dict,
-                 replace: bool = False) -> int:
+                 source_sha256: str, responses: pd.DataFrame | Iterable[pd.DataFrame],
+                 report: dict, replace: bool = False,
+                 progress: Callable[[int], None] | None = None) -> int:
         """Store one survey file's responses for ``year`` in ONE transaction; returns the wave id.
 
         ``responses`` has the columns respondent_id, industry, brand, region, gender, age, weight,
         duration_sec, status, then the item columns (numbers; NaN = empty, stored as JSON null).
-        An existing (survey_id, year) wave is refused unless ``replace``; replacing is refused
-        when the year has a published release."""
+        It is one DataFrame, or an iterable of DataFrames: the wave's rows chunk by chunk, in
+        order (error messages number rows across chunks), converted and inserted one chunk at a
+        time so that memory is bounded by the chunk, not the wave. Rows are inserted in batches
+        of INSERT_CHUNK (one executemany each) and ``progress(rows_stored)`` is called after
+        every batch. Any problem — in any chunk, or raised by the iterable itself — rolls the
+        whole wave back. An existing (survey_id, year) wave is refused unless ``replace``;
+        replacing is refused when the year has a published release."""
         year = int(year)
         source = str(source_file)
-        params = _response_params(responses, source)
-        n_valid = sum(1 for p in params if p["status"] == "valid")
+        if isinstance(responses, pd.DataFrame):
+            # one frame: checked before the transaction starts
+            chunks: Iterable[_ResponseRows] = [_response_params(responses, source)]
+            frames: Iterator[pd.DataFrame] = iter(())
+        else:
+            frames = iter(responses)
+            chunks = ()
         report_json = _jsonable(report, "report")
+        current: dict[str, Any] = {"frame": responses if isinstance(responses, pd.DataFrame)
+                                   else None, "offset": 0}
 
         def diagnose(exc: IntegrityError) -> StoreError | None:
-            dup = responses["respondent_id"].map(_text)
-            repeated = dup[dup.duplicated(keep=False)]
-            if len(repeated):
-                first = repeated.iloc[0]
-                positions = [i for i, v in enumerate(dup.tolist()) if v == first]
-                rows = ", ".join(str(p + 2) for p in positions[:5])
-                count = repeated.nunique()
-                return StoreError(
-                    f"{source}: respondent_id '{first}' appears more than once (rows {rows})"
-                    f"{f' and {count - 1} more repeated IDs' if count > 1 else ''}; every "
-                    f"respondent needs a unique ID — nothing was written",
-                    message_zh=f"{source}：respondent_id '{first}' 重复出现（第 {rows} 行）；"
-                               f"每位受访者的编号必须唯一——未写入任何内容")
+            frame, offset = current["frame"], current["offset"]
+            if frame is not None:
+                dup = frame["respondent_id"].map(_text)
+                repeated = dup[dup.duplicated(keep=False)]
+                if len(repeated):
+                    first = repeated.iloc[0]
+                    positions = [i for i, v in enumerate(dup.tolist()) if v == first]
+                    rows = ", ".join(str(offset + p + 2) for p in positions[:5])
+                    count = repeated.nunique()
+                    return StoreError(
+                        f"{source}: respondent_id '{first}' appears more than once (rows {rows})"
+                        f"{f' and {count - 1} more repeated IDs' if count > 1 else ''}; every "
+                        f"respondent needs a unique ID — nothing was written",
+                        message_zh=f"{source}：respondent_id '{first}' 重复出现（第 {rows} 行）；"
+                                   f"每位受访者的编号必须唯一——未写入任何内容")
+                if "respondent_id" in str(exc.orig):
+                    last = offset + len(frame) + 1
+                    return StoreError(
+                        f"{source}: a respondent_id in rows {offset + 2}–{last} repeats one of an "
+                        f"earlier row; every respondent needs a unique ID — nothing was written",
+                        message_zh=f"{source}：第 {offset + 2}–{last} 行中的某个 respondent_id "
+                                   f"与前面的行重复；每位受访者的编号必须唯一——未写入任何内容")
             if "waves" in str(exc.orig) or "survey_id" in str(exc.orig):
                 return _wave_exists_error(survey_id, year, source)
             return None
+
+        def converted() -> Iterator[_ResponseRows]:
+            yield from chunks
+            offset = 0
+            for frame in frames:
+                current["frame"], current["offset"] = frame, offset
+                yield _response_params(frame, source, offset)
+                offset += len(frame)
 
         what = f"{source}: storing the {year} wave of survey {survey_id}"
         with self._transaction(what, diagnose) as session:
@@ -715,16 +759,22 @@ class Store:
                 session.execute(delete(Wave).where(Wave.id == old.id))
                 session.expunge(old)
             wave = Wave(survey_id=survey_id, survey_version=survey_version, year=year,
-                        source_file=source, source_sha256=source_sha256, n_rows=len(params),
-                        n_valid=n_valid, report=report_json, ingested_at=_now())
+                        source_file=source, source_sha256=source_sha256, n_rows=0, n_valid=0,
+                        report=report_json, ingested_at=_now())
             session.add(wave)
             session.flush()
-            table = Response.__table__
-            for start in range(0, len(params), INSERT_CHUNK):
-                chunk = params[start:start + INSERT_CHUNK]
-                for p in chunk:
-                    p["wave_id"] = wave.id
-                session.execute(insert(table), chunk)
+            insert_rows = _response_inserter(session.connection())
+            n_rows = n_valid = 0
+            for chunk in converted():
+                for start in range(0, chunk.n, INSERT_CHUNK):
+                    stop = min(start + INSERT_CHUNK, chunk.n)
+                    insert_rows(wave.id, [column[start:stop] for column in chunk.columns])
+                    n_rows += stop - start
+                    if progress is not None:
+                        progress(n_rows)
+                n_valid += chunk.n_valid
+            wave.n_rows, wave.n_valid = n_rows, n_valid
+            session.flush()
             wave_id = wave.id
         return wave_id
 
@@ -1096,10 +1146,14 @@ class Store:
                     message_zh=f"发布人 '{by}' 不是名字；请以文本给出发布人")
             by = by.strip() or None
         with self._transaction(f"publishing the {year} release") as session:
+            # Lock the draft row first (PostgreSQL: FOR UPDATE; SQLite locks the whole file when
+            # writing): a second process publishing the same year concurrently waits here, then
+            # finds the year published and is refused below.
+            draft = session.scalar(
+                select(Release.id).where(Release.year == year, Release.status == "draft")
+                .with_for_update())
             if self._published_id(session, year) is not None:
                 raise _published_error(year, "it is already published")
-            draft = session.scalar(
-                select(Release.id).where(Release.year == year, Release.status == "draft"))
             if draft is None:
                 raise StoreError(
                     f"there is no draft release for {year} to publish; run `ncsi build --year "
@@ -1107,10 +1161,16 @@ class Store:
                     message_zh=f"{year} 年没有可发布的草稿版本；"
                                f"请先运行 `ncsi build --year {year}`")
             digest = _content_sha256(session, draft)
-            session.execute(update(Release).where(Release.id == draft, Release.status == "draft")
-                            .values(status="published", published_at=_now(),
-                                    content_sha256=digest, published_by=by,
-                                    embargo_until=embargo))
+            done = session.execute(
+                update(Release).where(Release.id == draft, Release.status == "draft")
+                .values(status="published", published_at=_now(), content_sha256=digest,
+                        published_by=by, embargo_until=embargo))
+            if done.rowcount != 1:  # a backstop: the lock above keeps the draft as it was read
+                raise StoreError(
+                    f"the {year} draft changed while it was being published (another process); "
+                    f"nothing was published — check `ncsi release list` and try again",
+                    message_zh=f"{year} 年草稿在发布过程中被其他进程更改；未发布任何内容——"
+                               f"请查看 `ncsi release list` 后重试")
         return draft
 
     def releases(self) -> pd.DataFrame:
@@ -1229,26 +1289,28 @@ def _decode_items(texts: list[Any]) -> tuple[list[str], np.ndarray]:
     else:  # a driver that already decoded JSON
         dicts = [json.loads(t) if isinstance(t, str) else t for t in texts]
     codes: dict[str, None] = {}
+    rows_of: dict[tuple, list[int]] = {}   # rows by key set (one key set per wave, in practice)
     previous: tuple | None = None
-    for d in dicts:  # one key set per wave: collect codes where it changes
+    rows: list[int] = []
+    for i, d in enumerate(dicts):
         keys = tuple(d)
         if keys != previous:
             codes.update(dict.fromkeys(keys))
+            rows = rows_of.setdefault(keys, [])
             previous = keys
+        rows.append(i)
     ordered = list(codes)
     if not ordered:
         return [], np.empty((len(dicts), 0))
-    if len(ordered) == 1:
-        code = ordered[0]
-        return ordered, np.array([d.get(code) for d in dicts], dtype=float).reshape(-1, 1)
-    getter = itemgetter(*ordered)
-    values = []
-    for d in dicts:
-        try:
-            values.append(getter(d))
-        except KeyError:
-            values.append(tuple(d.get(k) for k in ordered))
-    return ordered, np.array(values, dtype=float)
+    position = {c: k for k, c in enumerate(ordered)}
+    out = np.full((len(dicts), len(ordered)), np.nan)
+    for keys, idx in rows_of.items():
+        if not keys:
+            continue
+        getter = itemgetter(*keys)
+        vals = np.array([getter(dicts[i]) for i in idx], dtype=float).reshape(len(idx), -1)
+        out[np.ix_(np.asarray(idx), [position[k] for k in keys])] = vals
+    return ordered, out
 
 
 def _encode_items(codes: list[str], matrix: np.ndarray) -> list[_RawJSON]:
@@ -1337,43 +1399,196 @@ def _int_column(series: pd.Series, source: str, column: str,
     return out.tolist()
 
 
-def _response_params(responses: pd.DataFrame, source: str) -> list[dict[str, Any]]:
+#: Columns of a response row as add_wave inserts them (after wave_id).
+_RESPONSE_KEYS = ("respondent_id", "industry", "brand", "region", "gender", "age", "weight",
+                  "duration_sec", "status", "items")
+
+
+class _ResponseRows:
+    """Response rows ready for INSERT, column by column (``columns`` in _RESPONSE_KEYS order,
+    Python values; items as JSON text)."""
+
+    __slots__ = ("columns", "n", "n_valid")
+
+    def __init__(self, columns: list[list[Any]], n: int, n_valid: int):
+        self.columns, self.n, self.n_valid = columns, n, n_valid
+
+
+def _response_params(responses: pd.DataFrame, source: str, offset: int = 0) -> _ResponseRows:
+    """Check and convert responses for add_wave; ``offset``: data rows before this chunk (error
+    messages name the row in the whole wave)."""
     _require_columns(responses, RESPONSE_COLUMNS, source, "responses")
     responses = responses.reset_index(drop=True)
     item_columns = [str(c) for c in responses.columns if c not in RESPONSE_COLUMNS]
     n = len(responses)
-    text = {c: _text_column(responses[c])
+    text = {c: _response_text(responses[c])
             for c in ("respondent_id", "industry", "brand", "region", "gender", "status")}
     for column in ("respondent_id", "industry", "brand"):
-        for pos, value in enumerate(text[column]):
+        values = text[column]
+        if all(values) and _no_space("\0".join(values)):
+            continue  # no None, no "", and no whitespace at all: no value is blank
+        for pos, value in enumerate(values):
             if value is None or not value.strip():
-                raise _row_error(f"{source}, {_row_name(pos)}", column,
+                raise _row_error(f"{source}, {_row_name(offset + pos)}", column,
                                  "the value is empty; every response needs it",
                                  "该值为空；每条回答都必须填写")
+    statuses = frozenset(RESPONSE_STATUSES)
     for pos, value in enumerate(text["status"]):
-        if value not in RESPONSE_STATUSES:
-            raise _row_error(f"{source}, {_row_name(pos)}", "status",
+        if value not in statuses:
+            raise _row_error(f"{source}, {_row_name(offset + pos)}", "status",
                              f"status '{value}' of respondent '{text['respondent_id'][pos]}' is "
                              f"not one of {', '.join(RESPONSE_STATUSES)}",
                              f"受访者 '{text['respondent_id'][pos]}' 的状态 '{value}' 不是 "
                              f"{', '.join(RESPONSE_STATUSES)} 之一")
-    age = _int_column(responses["age"], source, "age")
-    weight = _float_column(responses["weight"], source, "weight", required=True)
-    duration = _float_column(responses["duration_sec"], source, "duration_sec")
+    age = _response_numbers(responses["age"], source, "age", offset)
+    nan = np.isnan(age)
+    fractional = ~nan & (age != np.round(age))
+    if fractional.any():
+        pos = int(np.flatnonzero(fractional)[0])
+        raise _row_error(f"{source}, {_row_name(offset + pos)}", "age",
+                         f"{age[pos]} is not a whole number; correct it",
+                         f"{age[pos]} 不是整数；请更正")
+    ages = age.astype(object)
+    ages[nan] = None
+    ages[~nan] = age[~nan].astype(np.int64).tolist()
+    weight = _response_numbers(responses["weight"], source, "weight", offset, required=True)
+    duration = _response_numbers(responses["duration_sec"], source, "duration_sec", offset)
     if item_columns:
-        matrix = np.column_stack([_numeric(responses[c], source, str(c))
+        matrix = np.column_stack([_response_numbers(responses[c], source, str(c), offset)
                                   for c in responses.columns if c not in RESPONSE_COLUMNS])
-        items = _encode_items(item_columns, matrix)
     else:
-        items = _encode_items([], np.empty((n, 0)))
-    params = [
-        {"respondent_id": rid, "industry": ind, "brand": br, "region": reg, "gender": gen,
-         "age": a, "weight": w, "duration_sec": d, "status": st, "items": it}
-        for rid, ind, br, reg, gen, a, w, d, st, it in zip(
-            text["respondent_id"], text["industry"], text["brand"], text["region"],
-            text["gender"], age, weight, duration, text["status"], items)
-    ]
-    return params
+        matrix = np.empty((n, 0))
+    items = _response_items(item_columns, matrix)
+    n_valid = sum(1 for s in text["status"] if s == "valid")
+    columns = [text["respondent_id"], text["industry"], text["brand"], text["region"],
+               text["gender"], ages.tolist(), _nullable_list(weight), _nullable_list(duration),
+               text["status"], items]
+    return _ResponseRows(columns, n, n_valid)
+
+
+def _no_space(text: str) -> bool:
+    """True when ``text`` is ASCII without whitespace (at C speed; else look closer)."""
+    return text.isascii() and not any(c in text for c in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
+
+
+def _response_text(series: pd.Series) -> list[str | None]:
+    """_text_column, skipping the per-value type check for a pandas string column (whose
+    values are all str or missing)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        return series.to_numpy(dtype=object, na_value=None).tolist()
+    return _text_column(series)
+
+
+def _response_numbers(series: pd.Series, source: str, column: str, offset: int,
+                      required: bool = False) -> np.ndarray:
+    """A response column as float (NaN = empty); the checks and messages of _numeric and
+    _float_column, rows numbered from ``offset``."""
+    if series.dtype == np.float64:
+        array = series.to_numpy()
+        bad = np.isinf(array)
+    else:
+        values = pd.to_numeric(series, errors="coerce")
+        bad = values.isna().to_numpy() & series.notna().to_numpy()
+        if bad.any() and (isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object
+                          or pd.api.types.is_string_dtype(series.dtype)):
+            blank = series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(
+                dtype=bool)
+            bad &= ~blank
+        array = values.to_numpy(dtype=float, na_value=np.nan)
+        bad |= np.isinf(array)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise _row_error(f"{source}, {_row_name(offset + pos)}", column,
+                         f"'{series.iloc[pos]}' is not a finite number; correct it",
+                         f"'{series.iloc[pos]}' 不是有效数字；请更正")
+    if required and np.isnan(array).any():
+        pos = int(np.flatnonzero(np.isnan(array))[0])
+        raise _row_error(f"{source}, {_row_name(offset + pos)}", column,
+                         "the value is empty; fill it in", "该值为空；请填写")
+    return array
+
+
+def _response_items(codes: list[str], matrix: np.ndarray) -> list[str]:
+    """The JSON text of each row's items — the same text as _encode_items, built column-wise:
+    survey answers are whole numbers in a small range, so each cell's ``"code":value`` piece is
+    looked up in a table and a row is one ``",".join``."""
+    n = matrix.shape[0]
+    if not codes:
+        return ["{}"] * n
+    nan = np.isnan(matrix)
+    finite = matrix[~nan]
+    low = int(finite.min()) if finite.size else 0
+    high = int(finite.max()) if finite.size else 0
+    if finite.size and not (high - low <= 100_000 and np.array_equal(finite, np.round(finite))):
+        return [str(t) for t in _encode_items(codes, matrix)]
+    index = np.zeros(matrix.shape, dtype=np.int64)
+    index[~nan] = finite.astype(np.int64) - low + 1
+    values = ["null"] + [json.dumps(float(v)) for v in range(low, high + 1)]
+    pieces = []
+    for j, code in enumerate(codes):
+        key = json.dumps(code, ensure_ascii=False)
+        table = np.array([f"{key}:{v}" for v in values], dtype=object)
+        pieces.append(table[index[:, j]].tolist())
+    return ["{" + ",".join(row) + "}" for row in zip(*pieces)]
+
+
+#: Rows per INSERT statement on positional-parameter drivers (SQLite): a multi-row VALUES list
+#: of 90 rows × 11 columns stays under SQLite's oldest limit of 999 parameters.
+_ROWS_PER_STATEMENT = 90
+
+
+def _response_inserter(connection) -> Callable[[int, list[list[Any]]], None]:
+    """A function inserting one batch of response rows (wave id, columns) on ``connection`` (in
+    its transaction). Drivers with positional parameters (SQLite) get SQLAlchemy's compiled
+    INSERT with a VALUES list of _ROWS_PER_STATEMENT rows, run by one executemany over flat
+    parameter lists (skipping SQLAlchemy's per-row parameter processing; SQLite's per-statement
+    cost is shared by 90 rows); named-parameter drivers (psycopg: batched by SQLAlchemy's
+    insertmanyvalues) get dicts; psycopg (PostgreSQL) gets COPY FROM STDIN."""
+    table = Response.__table__
+    keys = ("wave_id",) + _RESPONSE_KEYS
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(keys))
+    if compiled.positional and list(compiled.positiontup or ()) == list(keys) and \
+            " VALUES (" in str(compiled):
+        one = str(compiled)
+        head, row = one.split(" VALUES ", 1)
+        many = f"{head} VALUES {', '.join([row] * _ROWS_PER_STATEMENT)}"
+
+        def insert_positional(wave_id: int, columns: list[list[Any]]) -> None:
+            n = len(columns[0])
+            cells = np.empty((n, len(keys)), dtype=object)
+            cells[:, 0] = wave_id
+            for k, column in enumerate(columns, start=1):
+                cells[:, k] = column
+            full = n - n % _ROWS_PER_STATEMENT
+            if full:
+                flat = cells[:full].reshape(-1, _ROWS_PER_STATEMENT * len(keys)).tolist()
+                connection.exec_driver_sql(many, list(map(tuple, flat)))
+            if full < n:
+                connection.exec_driver_sql(one, list(map(tuple, cells[full:].tolist())))
+        return insert_positional
+
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        quote = connection.dialect.identifier_preparer.quote
+        copy_sql = f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
+        dbapi = connection.dialect.loaded_dbapi
+
+        def insert_copy(wave_id: int, columns: list[list[Any]]) -> None:
+            """COPY on the transaction's own connection: PostgreSQL's bulk path."""
+            try:
+                with connection.connection.driver_connection.cursor() as cursor, \
+                        cursor.copy(copy_sql) as copy:
+                    for row in zip([wave_id] * len(columns[0]), *columns):
+                        copy.write_row(row)
+            except dbapi.Error as exc:  # as SQLAlchemy would wrap it: IntegrityError & co.
+                raise DBAPIError.instance(copy_sql, None, exc, dbapi.Error) from exc
+        return insert_copy
+
+    def insert_named(wave_id: int, columns: list[list[Any]]) -> None:
+        rows = [dict(zip(keys, (wave_id,) + row)) for row in zip(*columns)]
+        for row in rows:
+            row["items"] = _RawJSON(row["items"])  # already JSON: the engine passes it through
+        connection.execute(insert(table), rows)
+    return insert_named
 
 
 def _registered_survey(session: Session, survey_id: str, survey_version: str,

@@ -12,7 +12,7 @@ PostgreSQL alike): no table is copied, so every existing row keeps its values (t
 NULL) and the immutability triggers of 0001 stay installed. Those are row triggers that look at
 the row's ``status``/``release_id`` only, so they refuse UPDATE/DELETE of the new columns of a
 published release and of its rows exactly as of the old ones (tests/test_store.py proves it on
-SQLite, and on PostgreSQL when NCSI_TEST_POSTGRES_URL is set).
+SQLite and on PostgreSQL).
 
 Content hashes of releases published before this migration stay valid: a score row's ``flags``
 enters the hash only when it is not NULL.
