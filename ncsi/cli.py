@@ -127,12 +127,40 @@ def revenue(file: Path = typer.Argument(..., help="CSV: year, brand, revenue")):
     typer.echo(f"{n} revenue rows loaded from {file} / 已导入 {n} 条营收")
 
 
+class _StageBars:
+    """Progress bars on stderr for ``progress(stage, done, total)`` callbacks: one bar per stage,
+    each closed when the next stage starts (and at the end)."""
+
+    LABELS = {"check": "checking / 校验", "store": "storing / 写入"}
+
+    def __init__(self):
+        self.stage: str | None = None
+        self.bar = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = typer.progressbar(length=max(total, 1), label=self.LABELS.get(stage, stage),
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(max(0, min(done, total) - self.bar.pos))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 @app.command()
 @handles_errors
 def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or Parquet"),
            survey: str = typer.Option(..., help="questionnaire id, e.g. ncsi-food"),
            year: int = typer.Option(..., help="survey year (wave)"),
-           replace: bool = typer.Option(False, help="replace an existing unpublished wave")):
+           replace: bool = typer.Option(False, help="replace an existing unpublished wave"),
+           quiet: bool = typer.Option(False, "--quiet", "-q",
+                                      help="no progress bar (none either when stderr is not a "
+                                           "terminal) / 不显示进度条")):
     """Validate a survey file and store it — all of it or nothing. /
     校验并导入调查文件——要么全部写入，要么不写入。"""
     store = _store()
@@ -143,7 +171,12 @@ def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or 
                    f"({report['n_missing_values']} missing values) / 已导入")
         return
     from .ingest import ingest_file
-    wave = ingest_file(file, survey, year, store, replace=replace)
+    bars = _StageBars() if not quiet and sys.stderr.isatty() else None
+    try:
+        wave = ingest_file(file, survey, year, store, replace=replace, progress=bars)
+    finally:
+        if bars is not None:
+            bars.close()
     r = wave.report
     typer.echo(f"{file}: {r['n_rows']} rows stored as {survey} {year} "
                f"({r['n_valid']} valid, {r['n_speeders']} speeders, "
@@ -196,6 +229,8 @@ def build(year: int = typer.Option(...), industry: Optional[list[str]] = typer.O
             continue
         where = issue.get("industry") or issue.get("sector") or ""
         typer.echo(f"issue: {where}: {issue.get('message', issue)}", err=True)
+        if issue.get("message_zh"):
+            typer.echo(f"       {issue['message_zh']}", err=True)
 
 
 def _publisher(by: Optional[str]) -> Optional[str]:
@@ -376,7 +411,9 @@ def release_show(year: int = typer.Option(..., help="release year / 版本年份
     say(f"\nissues / 问题: {len(d['issues'])}")
     for issue in d["issues"]:
         where = issue.get("industry") or issue.get("sector") or ""
-        say(f"  [{issue.get('kind', '')}] {where}: {_short(issue.get('message', issue), 150)}")
+        say(f"  [{issue.get('kind', '')}] {where}: {issue.get('message', issue)}")
+        if issue.get("message_zh"):
+            say(f"      {issue['message_zh']}")
     say("\nmodel fits / 模型估计:")
     rows = [[f["industry"], f["status"], str(f["n"] if f["n"] is not None else ""),
              str(f["iterations"] if f["iterations"] is not None else ""),

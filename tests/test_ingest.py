@@ -1,18 +1,23 @@
 """Reading survey files in every format and validating them: good files give identical data;
 every bad input is refused with the exact row and column; screening flags speeders and
-straight-liners; a refused file leaves the store untouched."""
+straight-liners; a refused file leaves the store untouched. Large files: read, validated and
+stored in chunks, with the same rows, problems and messages as a whole-file read, all or
+nothing, with progress."""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import ncsi.ingest as ingest_module
 from ncsi.errors import IngestError
-from ncsi.ingest import ValidatedWave, ingest_file, read_survey_file, validate
+from ncsi.ingest import ValidatedWave, ingest_file, open_survey_file, read_survey_file, validate
 from ncsi.instruments import load_questionnaire, load_taxonomy
 
 DATA = Path(__file__).parent / "data" / "ingest"
@@ -511,3 +516,328 @@ def test_utf16_csv(tmp_path, baseline):
     path = tmp_path / "utf16.csv"
     path.write_bytes(GOOD.read_text(encoding="utf-8").encode("utf-16"))
     _same(check(path), baseline)
+
+
+# -- large files: chunks, bounded memory, all or nothing -----------------------------------------
+
+def tiled(times: int) -> pd.DataFrame:
+    """The good fixture repeated ``times`` times, respondent ids made unique."""
+    parts = []
+    for k in range(times):
+        part = raw()
+        part["respondent_id"] = part["respondent_id"] + f"-{k}"
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+class StubStore:
+    """Validation needs only the registry; whatever reaches add_wave is kept."""
+
+    def __init__(self):
+        self.frames: list[pd.DataFrame] = []
+        self.kwargs: dict = {}
+
+    def known_brands(self):
+        return BRANDS
+
+    def register_survey(self, q):
+        pass
+
+    def add_wave(self, **kwargs):
+        self.frames = list(kwargs.pop("responses"))
+        self.kwargs = kwargs
+        return 7
+
+
+def new_store(tmp_path: Path, name: str = "ncsi.db"):
+    from ncsi.store import Store
+    store = Store(f"sqlite:///{tmp_path / name}")
+    store.upgrade()
+    store.load_brands(BRANDS, source="brands.csv")
+    return store
+
+
+def cells(df: pd.DataFrame) -> list[list]:
+    return [[None if pd.isna(v) else v for v in row] for row in df.itertuples(index=False)]
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet", ".xlsx", ".sav"])
+def test_chunks_are_the_whole_file(tmp_path, ext):
+    path = write(tiled(3), tmp_path / f"food{ext}")
+    whole = read_survey_file(path)
+    with open_survey_file(path, chunk_rows=5) as chunks:
+        assert chunks.columns == list(whole.columns)
+        assert chunks.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        parts = list(chunks)
+        assert chunks.done == chunks.total > 0
+    assert len(parts) >= 7 and all(1 <= len(p) <= 5 for p in parts)
+    joined = pd.concat(parts)
+    assert joined.index.tolist() == list(range(36))         # data row numbers run on
+    assert cells(joined) == cells(whole)
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_ingest_in_chunks_stores_what_a_whole_file_read_stores(tmp_path, ext):
+    path = write(tiled(5), tmp_path / f"food{ext}")
+    whole, chunked = new_store(tmp_path, "whole.db"), new_store(tmp_path, "chunked.db")
+    one = ingest_file(path, "ncsi-food", 2025, whole)                  # 60 rows: one chunk
+    many = ingest_file(path, "ncsi-food", 2025, chunked, chunk_rows=7)  # 9 chunks
+    got_whole = whole.responses(2025, valid_only=False)
+    got_chunked = chunked.responses(2025, valid_only=False)
+    assert len(got_chunked) == 60
+    pd.testing.assert_frame_equal(got_chunked, got_whole)
+    assert one.report == many.report
+    assert whole.waves(2025)["report"].tolist() == chunked.waves(2025)["report"].tolist() == \
+        [many.report]
+    assert many.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert chunked.waves(2025)[["n_rows", "n_valid", "source_sha256"]].values.tolist() == \
+        [[60, many.report["n_valid"], many.source_sha256]]
+    # ... and it is what validate() makes of the whole frame
+    expected = check(path).responses
+    got = got_chunked.drop(columns="survey_id")
+    got["age"] = got["age"].astype("float64")
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert many.report["n_rows"] == 60 and many.report["n_valid"] == 50
+    whole.close()
+    chunked.close()
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-16", "utf-8-sig"])
+def test_encodings_in_chunks(tmp_path, baseline, encoding):
+    path = tmp_path / f"food_{encoding}.csv"
+    path.write_bytes(GOOD.read_text(encoding="utf-8").encode(encoding))
+    store = StubStore()
+    wave = ingest_file(path, "ncsi-food", 2025, store, chunk_rows=2)
+    assert wave.report == baseline.report
+    got = pd.concat(store.frames, ignore_index=True)
+    assert got["region"].tolist() == baseline.responses["region"].tolist()
+    assert wave.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_duplicate_id_in_another_chunk_is_named(tmp_path):
+    df = raw()
+    df.loc[5, "respondent_id"] = "R02"          # R02 is row 3; now also rows 7 and 11
+    df.loc[9, "respondent_id"] = "R02"
+    path = write(df, tmp_path / "dup.csv")
+    with open_survey_file(path, chunk_rows=4) as chunks:
+        where_is = [(k, p) for k, part in enumerate(chunks)
+                    for p in part.index[part["respondent_id"] == "R02"]]
+    assert [k for k, _ in where_is] == [0, 1, 2]  # three occurrences, three chunks
+    store = new_store(tmp_path)
+    before = store.snapshot()
+    with pytest.raises(IngestError) as e:
+        ingest_file(path, "ncsi-food", 2025, store, chunk_rows=4)
+    where(e.value, 7, "respondent_id")
+    assert "respondent_id 'R02' appears twice: rows 3 and 7" in e.value.message
+    assert "1 other cell(s) have the same problem (row 11, column 'respondent_id')" in \
+        e.value.message
+    assert [(p["row"], p["message"].split(";")[0]) for p in e.value.problems] == [
+        (7, "respondent_id 'R02' appears twice: rows 3 and 7"),
+        (11, "respondent_id 'R02' appears twice: rows 3 and 11")]
+    assert store.snapshot() == before
+    # the very same problems as when the whole file is validated at once
+    with pytest.raises(IngestError) as whole:
+        check(path)
+    assert (whole.value.message, whole.value.message_zh, whole.value.problems) == \
+        (e.value.message, e.value.message_zh, e.value.problems)
+    store.close()
+
+
+def test_bad_cell_in_the_last_chunk_leaves_the_store_unchanged(tmp_path, monkeypatch):
+    store = new_store(tmp_path)
+    ingest_file(GOOD, "ncsi-food", 2024, store)              # the store holds data
+    before = store.snapshot()
+    assert before["responses"]
+    df = tiled(4)
+    df.loc[47, "QUAL2"] = "77"                              # the last row: row 49
+    path = write(df, tmp_path / "bad.csv")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))     # where validated rows wait
+    opened = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile",
+                        lambda *a, **k: opened.append(real(*a, **k)) or opened[-1])
+    with pytest.raises(IngestError) as e:
+        ingest_file(path, "ncsi-food", 2025, store, chunk_rows=5)
+    where(e.value, 49, "QUAL2")
+    assert "77 is outside the scale 1–10" in e.value.message
+    assert "nothing was stored" in e.value.message and "未写入任何数据" in e.value.message_zh
+    assert store.snapshot() == before
+    assert not store.wave_exists("ncsi-food", 2025)
+    assert list(spill.iterdir()) == []                       # they leave nothing behind
+    # the same file, fixed, goes in
+    df.loc[47, "QUAL2"] = "7"
+    wave = ingest_file(write(df, path), "ncsi-food", 2025, store, chunk_rows=5)
+    assert len(store.responses(2025, valid_only=False)) == 48 == wave.report["n_rows"]
+    assert list(spill.iterdir()) == []
+    assert len(opened) == 2 and all(f.closed for f in opened)   # both spills closed
+    store.close()
+
+
+def test_progress_reaches_the_total(tmp_path, monkeypatch):
+    import ncsi.store.store as store_module
+    monkeypatch.setattr(store_module, "INSERT_CHUNK", 5)
+    path = write(tiled(2), tmp_path / "food.csv")            # 24 rows
+    store = new_store(tmp_path)
+    calls: list[tuple[str, int, int]] = []
+    wave = ingest_file(path, "ncsi-food", 2025, store, chunk_rows=7,
+                       progress=lambda *a: calls.append(a))
+    stages = [stage for stage, _, _ in calls]
+    assert stages[0] == "check" and stages[-1] == "store"
+    assert stages == sorted(stages, key=["check", "store"].index)
+    check_calls = [(d, t) for s, d, t in calls if s == "check"]
+    store_calls = [(d, t) for s, d, t in calls if s == "store"]
+    assert {t for _, t in check_calls} == {path.stat().st_size}   # CSV: bytes
+    assert {t for _, t in store_calls} == {24} == {wave.report["n_rows"]}
+    for seen in (check_calls, store_calls):
+        done = [d for d, _ in seen]
+        assert done == sorted(done) and done[0] == 0 and done[-1] == seen[-1][1]
+    # the store reports after every batch of INSERT_CHUNK rows (chunks of 6, 7, 7, 4 rows)
+    assert [d for d, _ in store_calls] == [0, 5, 6, 11, 13, 18, 20, 24, 24]
+    store.close()
+
+
+def test_parquet_progress_counts_rows(tmp_path):
+    path = write(tiled(2), tmp_path / "food.parquet")
+    calls = []
+    ingest_file(path, "ncsi-food", 2025, StubStore(), chunk_rows=10,
+                progress=lambda *a: calls.append(a))
+    assert [c for c in calls if c[0] == "check"] == [
+        ("check", 0, 24), ("check", 10, 24), ("check", 20, 24), ("check", 24, 24),
+        ("check", 24, 24)]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_chunked_validation_finds_the_same_problems(tmp_path, seed):
+    """Random bad cells, blank rows and repeated ids: validating the file in chunks of 1, 2, 5
+    or 50 rows gives exactly the error (message, Chinese message, problem list) — or the
+    report — that validating the whole frame at once gives."""
+    rng = np.random.default_rng(seed)
+    df = tiled(3)
+    bad = {"respondent_id": ["", "R03-0", "R07-2", " "], "industry": ["cheese", "", "液态奶",
+                                                                      "sportswear"],
+           "brand": ["oil_zz", "oil_a", ""], "region": ["", "  "], "gender": [""],
+           "age": ["7", "33.5", "x", "", "1e9"], "weight": ["0", "-1", "nan", "", "inf"],
+           "duration_sec": ["-3", "fast", "1e999"]}
+    items = ["abc", "11", "0", "7.5", "97", "inf", "-Infinity", "12", "", "98", "99", "５",
+             " 6 "]
+    for _ in range(int(rng.integers(0, 9))):
+        r = int(rng.integers(len(df)))
+        c = str(rng.choice(df.columns))
+        df.loc[r, c] = str(rng.choice(bad.get(c, items)))
+    if rng.random() < 0.3:
+        df.loc[int(rng.integers(len(df))), :] = ""          # a blank row
+    path = write(df, tmp_path / "m.csv")
+
+    def outcome(run):
+        try:
+            return "ok", run()
+        except IngestError as exc:
+            return "error", (exc.message, exc.message_zh, exc.problems)
+
+    expected = outcome(lambda: check(path).report)
+    for chunk_rows in (1, 2, 5, 50):
+        got = outcome(lambda: ingest_file(path, "ncsi-food", 2025, StubStore(),
+                                          chunk_rows=chunk_rows).report)
+        assert got == expected, chunk_rows
+
+
+def test_blank_rows_at_chunk_boundaries(tmp_path, baseline):
+    text = GOOD.read_text(encoding="utf-8")
+    path = tmp_path / "trailing.csv"
+    path.write_text(text + ",,,,\n" + "\n" * 9 + "," * 31 + "\n", encoding="utf-8")
+    for chunk_rows in (1, 3, 4, 100):                       # trailing blank rows: dropped
+        wave = ingest_file(path, "ncsi-food", 2025, StubStore(), chunk_rows=chunk_rows)
+        assert wave.report == baseline.report
+    lines = text.splitlines()
+    lines[4:4] = ["", ",,,"]                                 # rows 5 and 6, in the middle
+    path.write_text("\n".join(lines) + "\n\n\n", encoding="utf-8")
+    for chunk_rows in (1, 4, 5, 100):
+        with pytest.raises(IngestError) as e:
+            ingest_file(path, "ncsi-food", 2025, StubStore(), chunk_rows=chunk_rows)
+        where(e.value, 5, None)
+        assert "the row is empty" in e.value.message
+        assert "1 other cell(s) have the same problem (row 6)" in e.value.message
+
+
+def test_unnamed_column_with_data_in_a_later_chunk(tmp_path):
+    df = raw()
+    df[""] = ""
+    df.loc[10, ""] = "note"                                   # column 33 (AG), row 12
+    path = write(df, tmp_path / "unnamed.csv")
+    with pytest.raises(IngestError) as whole:
+        read_survey_file(path)
+    with pytest.raises(IngestError) as chunked:
+        with open_survey_file(path, chunk_rows=4) as chunks:
+            list(chunks)
+    assert "column 33 (AG) has no name in the header row but holds data" in whole.value.message
+    assert (chunked.value.message, chunked.value.message_zh) == \
+        (whole.value.message, whole.value.message_zh)
+    df.loc[10, ""] = ""                                       # empty: dropped, as always
+    with open_survey_file(write(df, path), chunk_rows=4) as chunks:
+        assert len(chunks.columns) == 32 and sum(len(p) for p in chunks) == 12
+
+
+def test_ragged_row_in_a_later_chunk(tmp_path):
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    lines[10] = lines[10] + ",7"                              # line 11 = spreadsheet row 11
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = StubStore()
+    with pytest.raises(IngestError) as e:
+        ingest_file(path, "ncsi-food", 2025, store, chunk_rows=3)
+    assert e.value.row == 11 and "33 fields but the header has 32" in str(e.value)
+    assert store.frames == []
+
+
+def test_many_problems_are_counted_but_not_all_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest_module, "KEEP_PROBLEMS", 4)
+    df = tiled(5)                                             # 60 rows
+    df["SAT1"] = "x"                                          # not a number: rows 2–61
+    df.loc[[3, 13, 23], "QUAL1"] = "0"                        # outside the scale
+    path = write(df, tmp_path / "many.csv")
+    with pytest.raises(IngestError) as e:
+        ingest_file(path, "ncsi-food", 2025, StubStore(), chunk_rows=7)
+    err = e.value
+    where(err, 2, "SAT1")
+    assert "59 other cell(s) have the same problem (row 3, column 'SAT1'; row 4, column " \
+           "'SAT1'; row 5, column 'SAT1'; …)" in err.message
+    assert "Also: value outside the scale ×3 (first: row 5, column 'QUAL1')" in err.message
+    assert "另有 59 处同样的问题" in err.message_zh
+    assert err.n_problems == 63
+    assert [p["row"] for p in err.problems if p["column"] == "SAT1"] == [2, 3, 4, 5]
+    assert len(err.problems) == 4 + 3
+
+
+def test_chunk_rows_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="chunk_rows"):
+        open_survey_file(GOOD, chunk_rows=0)
+
+
+def test_header_only_is_refused_when_opened(tmp_path):
+    path = write(raw().iloc[:0], tmp_path / "header.csv")
+    with pytest.raises(IngestError, match="header row but no data rows"):
+        open_survey_file(path)
+    path.write_text(GOOD.read_text(encoding="utf-8").splitlines()[0] + "\n" + ",,,\n" * 7,
+                    encoding="utf-8")
+    with pytest.raises(IngestError, match="header row but no data rows"):
+        open_survey_file(path, chunk_rows=2)
+
+
+def test_no_room_for_the_validated_rows(tmp_path, monkeypatch):
+    """A full temporary disk is an error that says where and what to do, not a traceback."""
+    import pyarrow as pa
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(pa.ipc, "new_stream", full)
+    store = new_store(tmp_path)
+    before = store.snapshot()
+    with pytest.raises(IngestError) as e:
+        ingest_file(GOOD, "ncsi-food", 2025, store)
+    assert "No space left on device" in e.value.message and "TMPDIR" in e.value.message
+    assert "nothing was stored" in e.value.message and "TMPDIR" in e.value.message_zh
+    assert e.value.file == str(GOOD)
+    assert store.snapshot() == before
+    store.close()
