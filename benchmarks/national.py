@@ -127,12 +127,12 @@ def run_one(survey: Path, url: str, executor: list[str]) -> dict:
                                ["revenue", str(survey / "revenue.csv")]], env)
     files = {y: sorted((survey / "responses" / str(y)).glob("*.*")) for y in YEARS}
     _stage(setup, "previous_year",
-           [["ingest", str(f), "--survey", f.stem, "--year", str(prev)] for f in files[prev]]
+           [["ingest", *map(str, files[prev]), "--year", str(prev), "--quiet"]]
            + [["build", "--year", str(prev), "--bootstrap", "0", "--permutations", "0"],
               ["publish", "--year", str(prev)]], env)
     stages: dict = {}
-    _stage(stages, "ingest", [["ingest", str(f), "--survey", f.stem, "--year", str(year)]
-                              for f in files[year]], env)
+    _stage(stages, "ingest", [["ingest", *map(str, files[year]), "--year", str(year),
+                               "--quiet"]], env)
     _stage(stages, "build", [["build", "--year", str(year), "--bootstrap", "1000",
                               "--permutations", "300", *executor]], env)
     _stage(stages, "publish", [["publish", "--year", str(year)]], env)

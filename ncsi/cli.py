@@ -154,16 +154,36 @@ class _StageBars:
 
 @app.command()
 @handles_errors
-def ingest(file: Path = typer.Argument(..., help="CSV (UTF-8/GBK), XLSX, SAV or Parquet"),
-           survey: str = typer.Option(..., help="questionnaire id, e.g. ncsi-food"),
+def ingest(files: list[Path] = typer.Argument(
+               ..., help="CSV (UTF-8/GBK), XLSX, SAV or Parquet; several files are several "
+                         "waves (one each)"),
+           survey: Optional[str] = typer.Option(
+               None, help="questionnaire id, e.g. ncsi-food (default: each file's name without "
+                          "its extension, as in responses/2025/ncsi-food.csv)"),
            year: int = typer.Option(..., help="survey year (wave)"),
            replace: bool = typer.Option(False, help="replace an existing unpublished wave"),
            quiet: bool = typer.Option(False, "--quiet", "-q",
                                       help="no progress bar (none either when stderr is not a "
                                            "terminal) / 不显示进度条")):
-    """Validate a survey file and store it — all of it or nothing. /
-    校验并导入调查文件——要么全部写入，要么不写入。"""
+    """Validate survey files and store each — all of a file or nothing of it. /
+    校验并导入调查文件——每个文件要么全部写入，要么不写入。"""
     store = _store()
+    if survey is None:
+        from .instruments import questionnaire_ids
+        known = set(questionnaire_ids()) | {"maturity"}
+        unknown = [f for f in files if f.stem not in known]
+        if unknown:
+            raise NCSIError(
+                f"{unknown[0]}: no --survey given and '{unknown[0].stem}' is not a questionnaire "
+                f"id; name the file after its questionnaire (e.g. ncsi-food.csv) or pass "
+                f"--survey ID (known: {', '.join(sorted(known))})",
+                message_zh=f"{unknown[0]}：未指定 --survey，且文件名“{unknown[0].stem}”不是问卷编号；"
+                           f"请以问卷编号命名文件（如 ncsi-food.csv）或使用 --survey")
+    for file in files:
+        _ingest_one(store, file, survey or file.stem, year, replace, quiet)
+
+
+def _ingest_one(store, file: Path, survey: str, year: int, replace: bool, quiet: bool) -> None:
     if survey == "maturity":
         from .maturity_ingest import ingest_maturity_file
         report = ingest_maturity_file(file, year, store, replace=replace)

@@ -358,3 +358,21 @@ def test_cbsem_fits_the_stock_models_on_the_demo_survey(small_survey, tmp_path, 
                                             "rmsea_ci_low", "rmsea_ci_high", "srmr", "loglik",
                                             "aic", "bic"))
     assert fit["cfi"] > 0.95 and fit["srmr"] < 0.08      # the demo survey follows the model
+
+
+def test_ingest_takes_a_year_of_files_named_after_their_questionnaires(small_survey, cli_env):
+    """`ncsi ingest responses/2025/*.csv --year 2025`: each file is a wave of the questionnaire
+    it is named after; a file not named after one is refused before anything is stored."""
+    assert run("brands", small_survey / "brands.csv").exit_code == 0
+    year = SMALL_YEARS[-1]
+    files = sorted((small_survey / "responses" / str(year)).glob("*.csv"))
+    store = Store(cli_env)
+    before = store.snapshot()
+    bad = run("ingest", *files, small_survey / "brands.csv", "--year", year)
+    assert bad.exit_code != 0
+    assert "'brands' is not a questionnaire id" in bad.output and "--survey" in bad.output
+    assert store.snapshot() == before
+    r = run("ingest", *files, "--year", year)
+    assert r.exit_code == 0, r.output
+    waves = store.waves()
+    assert sorted(waves.loc[waves["year"] == year, "survey_id"]) == sorted(f.stem for f in files)
