@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from ncsi.export import text_not_formulas
 from ncsi.scoring import ranking_year_columns
 
 I18N_DIR = Path(__file__).resolve().parent / "i18n"
@@ -308,6 +309,7 @@ def table_xlsx(table: pd.DataFrame, sheet: str, years: list[str]) -> bytes:
                         cell.number_format = "0.0"
             width = max([len(str(c))] + [len(str(v)) for v in out[c]]) + 2
             ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(width, 40)
+        text_not_formulas(writer.book)  # a name like "=HYPERLINK(…)" stays text
     return buf.getvalue()
 
 

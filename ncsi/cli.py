@@ -527,6 +527,15 @@ def rankings(year: int = typer.Option(...), industry: Optional[str] = typer.Opti
                 f"industry {industry} has no published index for {year}; published industries: "
                 f"{', '.join(q.industries(year))}",
                 message_zh=f"{year} 年行业 {industry} 没有已发布的指数")
+    if construct:
+        scores = q.scores()
+        known = sorted(set(scores.loc[scores["year"] == year, "construct"]))
+        if construct not in known:
+            raise NCSIError(
+                f"construct {construct} has no published index for {year}; published "
+                f"constructs: {', '.join(known)}",
+                message_zh=f"{year} 年构念 {construct} 没有已发布的指数；已发布的构念："
+                           f"{', '.join(known)}")
     industries = [industry] if industry else q.industries(year)
     frames = [q.ranking(year, ind, construct=construct, lang=lang.value, flags=True)
               for ind in industries]

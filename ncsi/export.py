@@ -385,7 +385,20 @@ def _write_xlsx(rows, years, path: Path, lang: str, decimals: int, level: float,
         cell.alignment = Alignment(vertical="top")
     about.column_dimensions["A"].width = 34
     about.column_dimensions["B"].width = 100
+    text_not_formulas(wb)
     wb.save(path)
+
+
+def text_not_formulas(wb) -> None:
+    """Keep every text cell of workbook ``wb`` text: openpyxl stores a string that starts with
+    "=" as a formula, so a brand name such as ``=HYPERLINK(…)`` from a registry file would become
+    a live formula in the spreadsheet (formula injection). NCSI writes no formulas; such cells
+    are stored as the text they are."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def _about_lines(release: dict, query, level: float, lang: str) -> list[tuple[str, str]]:

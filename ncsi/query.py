@@ -10,10 +10,15 @@ is still in the future is invisible here — its year is absent from :meth:`Quer
 :meth:`Query.published_releases`, rankings, histories, trends and selectors — until that moment
 passes. ``Query(store, include_embargoed=True)`` shows it anyway (for the publisher's own checks,
 never for the public dashboard). Visibility is judged against ``now`` (default: the clock) when
-the scores are first read — a Query reads them once — and afresh on every call of
-:meth:`Query.published_releases`, so the dashboard, which keys its cached Query on that tuple,
-shows a release on the first page load after its embargo lifts. :meth:`Query.embargoed` lists
-the releases still under embargo.
+the Query first reads its data, and afresh on every call of :meth:`Query.published_releases`, so
+the dashboard, which keys its cached Query on that tuple, shows a release on the first page load
+after its embargo lifts. :meth:`Query.embargoed` lists the releases still under embargo.
+
+One Query is one snapshot: it reads the set of visible published releases once (on first use,
+under a lock, so threads sharing a cached Query agree) and every view — years, scores, rankings,
+histories, trends, maturity, grades, enterprises, drivers — comes from that set. A release
+published (or an embargo lifted) while a Query is in use shows in the next Query, never half in
+this one; only :meth:`Query.published_releases` and :meth:`Query.embargoed` look afresh.
 
 Flags: a score row may carry ``flags`` (a dict such as ``{"invariance": {"ok": false, "reason":
 "..."}}``, or None). :meth:`Query.scores`, :meth:`Query.history` and :meth:`Query.trend` rows have
@@ -23,6 +28,7 @@ score in the ranking's year).
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 import numpy as np
@@ -54,6 +60,8 @@ class Query:
         self.taxonomy = load_taxonomy()
         self.include_embargoed = bool(include_embargoed)
         self.now = now
+        self._lock = threading.RLock()
+        self._snapshot: pd.DataFrame | None = None  # the visible releases, read once
         self._scores: pd.DataFrame | None = None
         self._brands: pd.DataFrame | None = None
         self._releases: dict[int, dict | None] = {}
@@ -73,8 +81,17 @@ class Query:
         return r
 
     def _visible(self) -> pd.DataFrame:
+        """The visible published release rows, read afresh."""
         r = self._published()
         return r if self.include_embargoed else r[~r["embargoed"]]
+
+    def _shown(self) -> pd.DataFrame:
+        """The visible published release rows this Query shows: read on first use, then kept
+        (see the module docstring: one Query is one snapshot)."""
+        with self._lock:
+            if self._snapshot is None:
+                self._snapshot = self._visible()
+            return self._snapshot
 
     def embargoed(self) -> pd.DataFrame:
         """Published releases still under embargo now (whether or not this Query shows them):
@@ -87,11 +104,12 @@ class Query:
     def scores(self) -> pd.DataFrame:
         """The visible published scores: year, release_id, then the store's SCORE_COLUMNS
         (``flags`` included). Read once per Query."""
-        if self._scores is None:
-            visible = set(int(i) for i in self._visible()["id"])
-            s = self.store.published_scores()
-            self._scores = s[s["release_id"].isin(visible)].reset_index(drop=True)
-        return self._scores
+        with self._lock:
+            if self._scores is None:
+                visible = set(int(i) for i in self._shown()["id"])
+                s = self.store.published_scores()
+                self._scores = s[s["release_id"].isin(visible)].reset_index(drop=True)
+            return self._scores
 
     def brands(self) -> pd.DataFrame:
         if self._brands is None:
@@ -238,13 +256,13 @@ class Query:
         per Query."""
         year = int(year)
         if year not in self._releases:
-            visible = set(int(i) for i in self._visible()["id"])
+            visible = set(int(i) for i in self._shown()["id"])
             rel = self.store.release(year)
             self._releases[year] = rel if rel is not None and int(rel["id"]) in visible else None
         return self._releases[year]
 
     def _visible_years(self) -> list[int]:
-        return sorted(int(y) for y in self._visible()["year"])
+        return sorted(int(y) for y in self._shown()["year"])
 
     def maturity_years(self) -> list[int]:
         """Visible published years whose release holds maturity results."""
