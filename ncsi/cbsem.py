@@ -136,12 +136,14 @@ class CBSEM:
                 message_zh="基于协方差的 SEM（semopy）不支持个案权重；请不用权重估计，或改用 PLS")
         for b in spec.blocks:
             if b.mode != "A":
+                where = spec.source + (f", line {b.line}" if b.line is not None else "")
+                where_zh = spec.source + (f"，第 {b.line} 行" if b.line is not None else "")
                 raise EstimationError(
-                    f"construct {b.name} is a composite ('<~'); covariance-based SEM models "
-                    f"common factors only — write it as '{b.name} =~ ...' or fit it with PLS "
-                    f"(--method pls)",
-                    message_zh=f"构念 {b.name} 是组合型（<~）；CB-SEM 只支持反映型因子，"
-                               f"请改为 =~ 或使用 PLS")
+                    f"{where}: construct {b.name} is a composite ('<~'); covariance-based SEM "
+                    f"models common factors only — write it as '{b.name} =~ ...' or fit it with "
+                    f"PLS (--method pls)",
+                    message_zh=f"{where_zh}：构念 {b.name} 是组合型（<~）；CB-SEM 只支持反映型因子，"
+                               f"请改为 =~ 或使用 PLS（--method pls）")
         self.spec = spec
         self.estimator = est
         self.missing = miss

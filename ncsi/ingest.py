@@ -185,11 +185,20 @@ def numeric_cells(values: pd.Series, *, file: Any, column: str, what: str = "a n
         k = int(np.flatnonzero(bad.to_numpy())[0])
         cell = "" if pd.isna(shown.iloc[k]) else str(shown.iloc[k])
         count = int(bad.sum())
-        raise IngestError(f"'{cell}' is not {what} (a finite number is needed); fix the cell "
-                          f"({count} such cell{'s' if count > 1 else ''} in this column)",
-                          file=str(file), row=k + 2, column=column,
-                          message_zh=f"“{cell}”不是有效数字；请修改该单元格（本列共 {count} 处）")
+        also = f"{count} such cell{'s' if count > 1 else ''} in this column"
+        if bool(empty.iloc[k]):
+            raise _fail(file, f"the cell is empty; {what} is needed — fill it in or delete the "
+                              f"row ({also})",
+                        f"单元格为空；此处需要{_WHAT_ZH.get(what, '数值')}——请填写或删去该行"
+                        f"（本列共 {count} 处）", row=k + 2, column=column)
+        raise _fail(file, f"'{_show(cell)}' is not {what} (a finite number is needed); fix the "
+                          f"cell ({also})",
+                    f"“{_show(cell)}”不是有效的{_WHAT_ZH.get(what, '数值')}（需要有限数值）；"
+                    f"请修改该单元格（本列共 {count} 处）", row=k + 2, column=column)
     return num
+
+
+_WHAT_ZH = {"a number": "数值", "a year": "年份"}
 
 
 #: The same reader for any tabular input (brand registry, revenue, data to fit).
@@ -230,8 +239,9 @@ def _no_content(p: Path) -> IngestError:
 _CSV_OPTIONS = dict(header=None, keep_default_na=False, skip_blank_lines=False, sep=",")
 
 
-def _csv_error(p: Path, exc: Exception) -> IngestError:
-    """pandas' complaint about a CSV file → IngestError naming the row and what to do."""
+def _csv_error(p: Path, exc: Exception, first_line: str | None = None) -> IngestError:
+    """pandas' complaint about a CSV file → IngestError naming the row and what to do.
+    ``first_line``: the file's first line (as text), to recognise a title above the header."""
     if isinstance(exc, pd.errors.EmptyDataError):
         return _fail(p, "the file has no columns; export the data again",
                      "文件没有任何列；请重新导出数据")
@@ -239,6 +249,13 @@ def _csv_error(p: Path, exc: Exception) -> IngestError:
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     if m:
         want, row, saw = (int(g) for g in m.groups())
+        if want == 1 and first_line is not None and first_line.strip():
+            title = _show(first_line.strip())
+            return _fail(p, f"row 1 holds a single cell ('{title}'), which looks like a title, "
+                            f"not the column names (row {row} has {saw} fields); delete the rows "
+                            f"above the header so the column names are in row 1",
+                         f"第 1 行只有一个单元格（“{title}”），像是标题而不是列名（第 {row} 行有 "
+                         f"{saw} 个字段）；请删除表头上方的行，使列名位于第 1 行", row=1)
         return _fail(p, f"this row has {saw} fields but the header has {want}; check for an "
                         f"unquoted comma or a missing delimiter",
                      f"该行有 {saw} 个字段，而表头有 {want} 个；请检查是否有未加引号的逗号",
@@ -270,7 +287,7 @@ def _read_csv(p: Path) -> tuple[list[Any], pd.DataFrame]:
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, **_CSV_OPTIONS)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise _csv_error(p, exc) from None
+        raise _csv_error(p, exc, text.split("\n", 1)[0]) from None
     header = list(df.iloc[0]) if len(df) else []
     _check_delimiter(p, header)
     return header, df.iloc[1:].reset_index(drop=True)
@@ -291,8 +308,13 @@ def _read_xlsx(p: Path) -> tuple[list[Any], pd.DataFrame]:
         if not wb.worksheets:
             raise _fail(p, "the workbook has no worksheet", "工作簿中没有工作表")
         ws = wb.worksheets[0]
+        ws_title = ws.title
         ws.reset_dimensions()  # do not trust the stored sheet size; read what is there
         rows = [list(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+        top = rows[0] if rows else []
+        named = [k for k, v in enumerate(top) if not _is_blank(v)]
+        gaps = bool(named) and any(_is_blank(v) for v in top[:named[-1]])
+        merged = _merged_row1(ws) if gaps else []   # only then: it reads the sheet's XML again
     finally:
         wb.close()
     width = max((len(r) for r in rows), default=0)
@@ -307,6 +329,7 @@ def _read_xlsx(p: Path) -> tuple[list[Any], pd.DataFrame]:
                     f"第一个工作表“{ws.title}”为空；请把数据放在第一个工作表，第 1 行为列名")
     header = rows[0]
     filled = [v for v in header if not _is_blank(v)]
+    _refuse_merged_header(p, ws_title, header, merged)
     if len(filled) == 1 and width > 1 and len(rows) > 1 and \
             sum(not _is_blank(v) for v in rows[1]) > 1:
         raise _fail(p, f"row 1 of sheet '{ws.title}' holds a single cell ('{filled[0]}'), which "
@@ -316,6 +339,64 @@ def _read_xlsx(p: Path) -> tuple[list[Any], pd.DataFrame]:
                     f"请删除表头上方的行，使列名位于第 1 行", row=1)
     body = pd.DataFrame(rows[1:], columns=range(width), dtype=object)
     return header, body
+
+
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _merged_row1(ws) -> list[tuple[str, int]]:
+    """Merged ranges of a read-only worksheet that start in row 1 → (range, first column index);
+    read from the sheet's XML (the read-only reader does not parse merged cells)."""
+    from openpyxl.utils import column_index_from_string
+    found: list[tuple[str, int]] = []
+    tail = b""
+    try:
+        with ws._get_source() as src:           # the sheet's XML, streamed
+            for block in iter(lambda: src.read(_BLOCK), b""):
+                text = tail + block
+                for m in _MERGE_REF.finditer(text):
+                    if m.group(2) == b"1" and m.end() > len(tail):
+                        a, b = m.group(1).decode(), (m.group(3) or m.group(1)).decode()
+                        found.append((f"{a}1:{b}{(m.group(4) or b'1').decode()}",
+                                      column_index_from_string(a) - 1))
+                tail = text[-200:]
+    except (AttributeError, KeyError, OSError):   # not an openpyxl read-only sheet: no check
+        return []
+    return sorted(found, key=lambda f: f[1])
+
+
+def _refuse_merged_header(p: Path, title: str, header: list[Any],
+                          merged: list[tuple[str, int]]) -> None:
+    """Row 1 has empty cells between named ones: when merged cells start there, it is a row of
+    group labels above the column names (a two-row header) — say so."""
+    if not merged:
+        return
+    refs = ", ".join(ref for ref, _ in merged[:4]) + (", …" if len(merged) > 4 else "")
+    labels = [str(header[k]).strip() for _, k in merged if k < len(header)
+              and not _is_blank(header[k])]
+    shown = ", ".join(f"'{_show(v)}'" for v in labels[:4]) + (", …" if len(labels) > 4 else "")
+    shown_zh = "、".join(f"“{_show(v)}”" for v in labels[:4]) + ("……" if len(labels) > 4 else "")
+    raise _fail(p, f"row 1 of sheet '{title}' has merged cells ({refs}) holding group labels "
+                   f"({shown}) above the column names; NCSI reads one header row of column names "
+                   f"— unmerge the cells and delete the group row so that the column names "
+                   f"(respondent_id, …, IMAG1, …) are in row 1",
+                f"工作表“{title}”第 1 行有合并单元格（{refs}），其中是分组标题（{shown_zh}）而不是列名；"
+                f"NCSI 只读取一行列名——请取消合并并删除该分组行，使列名（respondent_id……IMAG1……）"
+                f"位于第 1 行", row=1)
+
+
+def _other_sheets(p: Path) -> tuple[str, list[str]] | None:
+    """(first sheet, the other sheets) of an .xlsx workbook, None when it cannot be read."""
+    try:
+        import openpyxl
+        wb = openpyxl.load_workbook(p, read_only=True)
+    except Exception:                                # only for a hint: never fail here
+        return None
+    try:
+        names = list(wb.sheetnames)
+    finally:
+        wb.close()
+    return (names[0], names[1:]) if names else None
 
 
 def _read_sav(p: Path) -> tuple[list[Any], pd.DataFrame]:
@@ -634,13 +715,21 @@ class SurveyChunks:
         encoding, self.sha256, data = _sniff_csv(p)
         self._handle = io.BytesIO(data) if data is not None else p.open("rb")
         self.total = len(data) if data is not None else p.stat().st_size
+        def first_line() -> str:
+            if data is not None:
+                raw = data[:1 << 16]
+            else:
+                with p.open("rb") as fh:
+                    raw = fh.read(1 << 16)
+            text = raw.decode(encoding if data is None else "utf-8", errors="replace")
+            return (text.lstrip("\ufeff").splitlines() or [""])[0]
         try:
             reader = pd.read_csv(self._handle, dtype=object, encoding=encoding,
                                  chunksize=self.chunk_rows, **_CSV_OPTIONS)
             raws = iter(reader)
             raw = next(raws, None)
         except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise _csv_error(p, exc) from None
+            raise _csv_error(p, exc, first_line()) from None
         if raw is None or raw.empty:
             raise _csv_error(p, pd.errors.EmptyDataError("no columns"))
         yield list(raw.iloc[0]), raw.iloc[1:]
@@ -648,7 +737,7 @@ class SurveyChunks:
             try:
                 raw = next(raws, None)
             except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-                raise _csv_error(p, exc) from None
+                raise _csv_error(p, exc, first_line()) from None
             if raw is None:
                 return
             yield raw
@@ -787,7 +876,10 @@ def _number(v: Any) -> tuple[int, float]:
     if isinstance(v, (bool, np.bool_)):
         return _BAD, math.nan
     if isinstance(v, (int, np.integer)):
-        return _OK, float(v)
+        try:
+            return _OK, float(v)
+        except OverflowError:                        # an integer beyond any float
+            return _INF, math.inf if v > 0 else -math.inf
     if isinstance(v, (float, np.floating)):
         f = float(v)
         return (_OK, f) if math.isfinite(f) else (_INF, f)
@@ -806,8 +898,17 @@ def _show(v: Any) -> str:
     if isinstance(v, str):
         return v if len(v) <= 40 else v[:37] + "…"
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
+        v = int(v)
+    text = str(v)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _infinite(v: Any) -> tuple[str, str]:
+    """How a cell that is no finite number is described: an integer too large for a number, or
+    an infinity."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        return "is too large to be a number", "太大，不是有效数值"
+    return "is infinite", "为无穷大"
 
 
 
@@ -1108,13 +1209,37 @@ class _Checker:
         missing = [c for c in expected if c not in self.position]
         if missing:
             lower = {c.lower(): c for c in self.columns}
-            hints = [f"'{lower[m.lower()]}' should be '{m}'" for m in missing if m.lower() in lower]
+            cased = [m for m in missing if m.lower() in lower]
+            hints = [f"'{lower[m.lower()]}' should be '{m}'" for m in cased]
+            hints_zh = [f"“{lower[m.lower()]}”应为“{m}”" for m in cased]
             hint = f" ({'; '.join(hints)}: names are case-sensitive)" if hints else ""
+            hint_zh = f"（{'；'.join(hints_zh)}：列名区分大小写）" if hints else ""
+            sheets = _other_sheets(Path(file)) if file is not None and \
+                str(file).lower().endswith(".xlsx") else None
+            if sheets and sheets[1]:
+                others = ", ".join(f"'{s}'" for s in sheets[1])
+                others_zh = "、".join(f"“{s}”" for s in sheets[1])
+                hint += (f" (NCSI reads only the first worksheet, '{sheets[0]}'; the workbook "
+                         f"also has {others} — move the data sheet to the front)")
+                hint_zh += (f"（NCSI 只读取第一个工作表“{sheets[0]}”；该工作簿还有工作表 {others_zh}"
+                            f"——请把数据所在的工作表移到最前面）")
+            if len(missing) == len(expected):       # nothing of the questionnaire in row 1
+                found = ", ".join(f"'{_show(c)}'" for c in self.columns[:4]) + \
+                    (", …" if len(self.columns) > 4 else "")
+                found_zh = "、".join(f"“{_show(c)}”" for c in self.columns[:4]) + \
+                    ("……" if len(self.columns) > 4 else "")
+                raise _fail(self.shown, f"missing required column(s): none of the {len(expected)} "
+                                        f"columns of questionnaire {q.id} is in row 1, which "
+                                        f"holds {found}{hint}; row 1 must hold the column names "
+                                        f"{', '.join(expected)}",
+                            f"缺少必需列：第 1 行（内容为 {found_zh}）中没有问卷 {q.id} 的任何一列"
+                            f"（共 {len(expected)} 列）{hint_zh}；第 1 行必须是列名 "
+                            f"{'、'.join(expected)}", row=1, column=missing[0])
             raise _fail(self.shown, f"missing required column(s) {', '.join(missing)}{hint}; "
                                     f"questionnaire {q.id} expects the columns "
                                     f"{', '.join(expected)}",
-                        f"缺少必需列 {'、'.join(missing)}；问卷 {q.id} 需要的列为 {'、'.join(expected)}",
-                        row=1, column=missing[0])
+                        f"缺少必需列 {'、'.join(missing)}{hint_zh}；问卷 {q.id} 需要的列为 "
+                        f"{'、'.join(expected)}", row=1, column=missing[0])
         known_names = set(q.column_names) | set(q.item_codes)
         self.extra_cols = [c for c in self.columns if c not in known_names]
         self.warnings: list[str] = []
@@ -1363,7 +1488,8 @@ class _Checker:
             return {
                 1: (f"{col.name} is empty; {need}", f"{col.name} 为空；{need_zh}"),
                 2: (f"'{_show(v)}' is not a number; {need}", f"“{_show(v)}”不是数字；{need_zh}"),
-                3: (f"'{_show(v)}' is infinite; {need}", f"“{_show(v)}”为无穷大；{need_zh}"),
+                3: (f"'{_show(v)}' {_infinite(v)[0]}; {need}",
+                    f"“{_show(v)}”{_infinite(v)[1]}；{need_zh}"),
                 4: (f"{_show(v)} is not a whole number; {need}",
                     f"{_show(v)} 不是整数；{need_zh}"),
                 5: (f"{_show(v)} is not allowed: {need}", f"{_show(v)} 不允许：{need_zh}"),
@@ -1434,8 +1560,11 @@ class _Checker:
         def message(k: int) -> tuple[str, str]:
             br, ind = b_table[pairs[k] // len(i_table)], i_table[pairs[k] % len(i_table)]
             if br in self.industries_of:
-                why = f"is registered for industry {', '.join(self.industries_of[br])}, not {ind}"
-                why_zh = f"登记在行业 {'、'.join(self.industries_of[br])}，而不是 {ind}"
+                why = (f"is registered for industry {', '.join(self.industries_of[br])}, not "
+                       f"{ind}; correct the brand or the industry of the row, or register the "
+                       f"brand for {ind} (ncsi brands FILE)")
+                why_zh = (f"登记在行业 {'、'.join(self.industries_of[br])}，而不是 {ind}；请更正该行的"
+                          f"品牌或行业，或将该品牌登记到 {ind}（ncsi brands 文件）")
             else:
                 some = self.brands_of.get(ind, [])
                 listed = ", ".join(some[:8]) + (", …" if len(some) > 8 else "")
@@ -1482,13 +1611,20 @@ class _Checker:
             v, x = uniques[k], numbers[k]
             kid = int(kind[k])
             if kid == 1:
+                labels = self.name.lower().endswith(".sav") and isinstance(v, str) and \
+                    any(c.isalpha() for c in v)
                 return (f"'{_show(v)}' is not a number; answers are whole numbers {lo}–{hi}, a "
-                        f"declared missing code ({codes_text}) or an empty cell for no answer",
+                        f"declared missing code ({codes_text}) or an empty cell for no answer"
+                        + ("; the file holds value labels instead of codes — export the codes "
+                           "(in SPSS: values, not value labels)" if labels else ""),
                         f"“{_show(v)}”不是数字；答案应为 {lo}–{hi} 的整数、已声明的缺失值代码（{codes_zh}）"
-                        f"或空单元格（未作答）")
+                        f"或空单元格（未作答）"
+                        + ("；文件中是值标签而不是代码——请导出代码（SPSS 中导出数值而非值标签）"
+                           if labels else ""))
             if kid == 2:
-                return (f"'{_show(v)}' is infinite; answers are whole numbers {lo}–{hi} or "
-                        f"{codes_text}", f"“{_show(v)}”为无穷大；答案应为 {lo}–{hi} 的整数或 {codes_zh}")
+                what, what_zh = _infinite(v)
+                return (f"'{_show(v)}' {what}; answers are whole numbers {lo}–{hi} or "
+                        f"{codes_text}", f"“{_show(v)}”{what_zh}；答案应为 {lo}–{hi} 的整数或 {codes_zh}")
             if kid == 3:
                 return (f"{_show(v)} is not a whole number; answers are whole numbers {lo}–{hi} "
                         f"or {codes_text}",
@@ -1688,6 +1824,23 @@ class _Spill:
             self._file.close()                      # the file goes with it
 
 
+def refuse_published_year(store, year: int, source: str, what: str = "wave") -> None:
+    """Refuse (StoreError, as the store would) a wave of a year whose release is published —
+    *before* anything is written, the questionnaire's registration included. The store refuses
+    it again inside its own transaction (that is the guarantee); this check only keeps the
+    questionnaire from being registered for a wave that can never be stored."""
+    release = getattr(store, "release", None)
+    if release is None or release(int(year), status="published") is None:
+        return
+    from .errors import StoreError
+    raise StoreError(
+        f"{source}: the {year} release is already published, so no {what} of {year} can be "
+        f"added or replaced; published releases never change — ingest it under the year it "
+        f"belongs to, or start a new year",
+        message_zh=f"{source}：{year} 年版本已发布，不能再新增或替换 {year} 年的数据；"
+                   f"已发布的版本永不更改——请按数据所属年份导入，或开始新的年份")
+
+
 def ingest_file(path: str | Path, survey_id: str, year: int, store, *,
                 replace: bool = False, progress: Progress | None = None,
                 chunk_rows: int = CHUNK_ROWS) -> IngestedWave:
@@ -1722,6 +1875,7 @@ def ingest_file(path: str | Path, survey_id: str, year: int, store, *,
             sha256 = chunks.sha256
         del checker                                 # the id index is not needed any more
         n = report["n_rows"]
+        refuse_published_year(store, year, Path(path).name)
         if hasattr(store, "register_survey"):
             store.register_survey(q)
         kwargs: dict[str, Any] = dict(

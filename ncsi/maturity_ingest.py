@@ -13,8 +13,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .errors import DataError
-from .ingest import read_survey_file
+from .ingest import _fail, _where_zh, read_survey_file, refuse_published_year
 from .maturity_instrument import load_maturity_questionnaire
 
 __all__ = ["ingest_maturity_file", "load_performance_file", "load_links_file"]
@@ -42,25 +44,28 @@ def ingest_maturity_file(path: str | Path, year: int, store, *, replace: bool = 
     raw = read_survey_file(path)
     missing = [c for c in RESPONDENT + tuple(q.item_codes) if c not in raw.columns]
     if missing:
-        raise DataError(f"the maturity file lacks column(s) {', '.join(missing)}; use the "
-                        f"questionnaire's columns (surveys/maturity/questionnaire.yaml)",
-                        file=str(path), column=missing[0],
-                        message_zh=f"成熟度文件缺少列 {', '.join(missing)}")
-    dup = raw["enterprise_id"].astype(str).duplicated(keep=False)
+        raise _fail(path, f"the maturity file lacks column(s) {', '.join(missing)}; use the "
+                          f"questionnaire's columns (surveys/maturity/questionnaire.yaml)",
+                    f"成熟度文件缺少列 {'、'.join(missing)}；请使用问卷规定的列"
+                    f"（surveys/maturity/questionnaire.yaml）", column=missing[0])
+    ids = raw["enterprise_id"].astype(str).str.strip()
+    dup = ids.duplicated(keep="first")
     if dup.any():
-        row = int(dup.to_numpy().argmax()) + 2
-        raise DataError(f"enterprise {raw['enterprise_id'].iloc[row - 2]} appears more than once; "
-                        f"each enterprise answers once per wave", file=str(path), row=row,
-                        column="enterprise_id", message_zh="同一企业在一期调查中出现多次")
+        k = int(np.flatnonzero(dup.to_numpy())[0])
+        first = int(np.flatnonzero((ids == ids.iloc[k]).to_numpy())[0]) + 2
+        raise _fail(path, f"enterprise {ids.iloc[k]} appears more than once (rows {first} and "
+                          f"{k + 2}); each enterprise answers once per wave — keep one row",
+                    f"企业 {ids.iloc[k]} 出现多次（第 {first} 行和第 {k + 2} 行）；同一企业在一期调查中"
+                    f"只能作答一次——请保留一行", row=first, column="enterprise_id")
     try:
         clean = q.clean(raw)
     except DataError as exc:
-        raise DataError(exc.message, file=str(path), row=exc.row, column=exc.column,
-                        message_zh=exc.message_zh) from None
+        raise _relocated(exc, path) from None
     clean["enterprise_id"] = clean["enterprise_id"].astype(str)
     report = {"n_rows": int(len(clean)),
               "n_missing_values": int(clean[list(q.item_codes)].isna().sum().sum()),
               "questionnaire_version": q.version}
+    refuse_published_year(store, year, str(path), "maturity wave")
     store.register_survey(_Registration(q.id, q.version, "manufacturing", q.title_zh,
                                         q.title_en, Path(q.path), q.sha256))
     store.add_maturity_wave(
@@ -69,6 +74,21 @@ def ingest_maturity_file(path: str | Path, year: int, store, *, replace: bool = 
         responses=clean[list(RESPONDENT) + list(q.item_codes)], item_codes=list(q.item_codes),
         report=report, replace=replace)
     return report
+
+
+def _relocated(exc: DataError, path: Path) -> DataError:
+    """An error of the questionnaire's ``clean`` (which names the row and column, not the file)
+    → the same error naming the file too, in both languages."""
+    parts = ([f"row {exc.row}"] if exc.row is not None else []) + \
+        ([f"column '{exc.column}'"] if exc.column is not None else [])
+    message = exc.message
+    if parts and message.startswith(", ".join(parts) + ": "):
+        message = message[len(", ".join(parts)) + 2:]
+    zh = exc.message_zh or message
+    where_zh = _where_zh(None, exc.row, exc.column)
+    if where_zh and zh.startswith(where_zh + "："):
+        zh = zh[len(where_zh) + 1:]
+    return _fail(path, message, zh, row=exc.row, column=exc.column)
 
 
 def load_performance_file(path: str | Path, year: int, store) -> int:
