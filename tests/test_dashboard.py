@@ -270,7 +270,8 @@ def test_switching_language_changes_headers_names_and_bands(app, published_store
     assert list(shown_table(at).columns) == list(zh_table.columns)
 
 
-def test_downloads_hold_exactly_the_table_shown(app, published_store, monkeypatch):
+def record_downloads(monkeypatch) -> list[MemoryMediaFileStorage]:
+    """The media stores AppTest creates from now on (where download bytes land), as a list."""
     stores: list[MemoryMediaFileStorage] = []
 
     class Recording(MemoryMediaFileStorage):
@@ -279,6 +280,11 @@ def test_downloads_hold_exactly_the_table_shown(app, published_store, monkeypatc
             stores.append(self)
 
     monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    return stores
+
+
+def test_downloads_hold_exactly_the_table_shown(app, published_store, monkeypatch):
+    stores = record_downloads(monkeypatch)
     for lang in ("zh", "en"):
         stores.clear()
         at = app(url_of(published_store), lang)

@@ -45,8 +45,6 @@ from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 pytest.importorskip("streamlit")
-import streamlit.testing.v1.app_test as app_test_module  # noqa: E402
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage  # noqa: E402
 
 from dashboards import ui  # noqa: E402
 from ncsi.accounts import Accounts, AuthError, create_demo_accounts, demo_password  # noqa: E402
@@ -64,6 +62,7 @@ from tests.test_dashboard import (  # noqa: E402,F401  (fixtures: dash, page)
     charts_of,
     copy_store,
     dash,
+    record_downloads,
     page,
     sign_in,
     texts_of,
@@ -667,14 +666,7 @@ def test_public_pages_never_show_a_draft_an_embargoed_release_or_a_respondent(
         held_back, page, monkeypatch):
     from dashboards import common
 
-    stores: list[MemoryMediaFileStorage] = []
-
-    class Recording(MemoryMediaFileStorage):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, **kw)
-            stores.append(self)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    stores = record_downloads(monkeypatch)
     private = _private_tokens(held_back)
     assert len(private) > 1000
     url = url_of(held_back)
