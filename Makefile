@@ -60,6 +60,8 @@ $(PLSPM_VENV)/.installed: benchmarks/plspm-requirements.txt
 	touch $@
 
 .PHONY: bench
-bench: install postgres $(PLSPM_VENV)/.installed
+bench: install postgres browser $(PLSPM_VENV)/.installed
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/production.py
+	test -f data/ncsi-demo.db || $(BIN)/ncsi demo --seed $(SEED) --no-serve
+	$(BIN)/python benchmarks/dashboard.py

@@ -6,9 +6,9 @@
    brands from the survey files to a published release with 1,000 resamples per industry model,
    on SQLite and PostgreSQL, in one process and on a two-worker Dask cluster — target < 60 s.
 
-The section "## Production scale" of ``benchmarks/results.md`` is replaced (the PLS engine's
-section above it, written by ``benchmarks/bench.py``, is kept); the raw numbers go to
-``.bench/production.json``.
+The section "## Production scale" of ``benchmarks/results.md`` is replaced (the other sections —
+the PLS engine's, written by ``benchmarks/bench.py``, and the dashboard's — are kept); the raw
+numbers go to ``.bench/production.json``.
 
     .venv/bin/python benchmarks/production.py [--quick]
 """
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import ingest_bench  # noqa: E402  benchmarks/ingest_bench.py
 import national  # noqa: E402  benchmarks/national.py
+from sections import replace_section  # noqa: E402  benchmarks/sections.py
 
 HEADING = "## Production scale"
 
@@ -44,12 +45,6 @@ def section(ingest: dict, nat: dict, when: str) -> str:
              "### Large-survey ingest", "", ingest["markdown"], "",
              "### One national year, file to published release", "", national.markdown(nat)]
     return "\n".join(lines) + "\n"
-
-
-def write(text: str, dest: Path) -> None:
-    old = dest.read_text(encoding="utf-8") if dest.exists() else ""
-    keep = old.split("\n" + HEADING, 1)[0].rstrip("\n") if old else ""
-    dest.write_text((keep + "\n\n" if keep else "") + text, encoding="utf-8")
 
 
 def main() -> None:
@@ -70,7 +65,7 @@ def main() -> None:
     (bench / "production.json").write_text(
         json.dumps({"ingest": ingest, "national": nat}, indent=1, default=str), encoding="utf-8")
     dest = bench / "results-production-quick.md" if a.quick else ROOT / "benchmarks" / "results.md"
-    write(text, dest)
+    replace_section(dest, HEADING, text)
     print(text)
     print(f"wrote {dest}", file=sys.stderr)
 

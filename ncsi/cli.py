@@ -678,13 +678,10 @@ def demo(seed: int = typer.Option(2025),
 
 
 def _serve(port: int, url: str) -> None:
-    app_path = config.home() / "dashboards" / "app.py"
+    from .serving import streamlit_command
     env = dict(os.environ, NCSI_DATABASE_URL=url)
     typer.echo(f"dashboard: http://localhost:{port}  (Ctrl-C to stop) / 仪表盘地址")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "viewer"]
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    raise typer.Exit(subprocess.call(streamlit_command(port), env=env))
 
 
 @app.command()

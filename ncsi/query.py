@@ -66,6 +66,7 @@ class Query:
         self._brands: pd.DataFrame | None = None
         self._releases: dict[int, dict | None] = {}
         self._drivers: dict[tuple[int, str], dict | None] = {}
+        self._industry_years: dict[str, list[int]] | None = None  # industry → its years
 
     # -- embargo -----------------------------------------------------------------------------
     def _now(self) -> pd.Timestamp:
@@ -124,16 +125,31 @@ class Query:
         """(year, release id) of every visible published release, read afresh on every call
         (never cached): a cheap fingerprint that changes when a release is published or its
         embargo lifts."""
-        r = self._visible()
-        return tuple(sorted((int(y), int(i)) for y, i in zip(r["year"], r["id"])))
+        now = self._now()
+        keys = []
+        for year, rid, until in self.store.published_release_keys():
+            embargoed = until is not None and pd.Timestamp(until) > now
+            if self.include_embargoed or not embargoed:
+                keys.append((int(year), int(rid)))
+        return tuple(sorted(keys))
+
+    def _industry_index(self) -> dict[str, list[int]]:
+        """Industry → the published years with its own (industry-level) score; made once per
+        Query (the selectors read it on every page run)."""
+        with self._lock:
+            if self._industry_years is None:
+                s = self.scores()
+                index: dict[str, set[int]] = {}
+                if not s.empty:
+                    part = s[s["level"] == LEVEL_INDUSTRY]
+                    for code, year in zip(part["code"], part["year"]):
+                        index.setdefault(str(code), set()).add(int(year))
+                self._industry_years = {c: sorted(y) for c, y in index.items()}
+            return self._industry_years
 
     def industry_years(self, industry: str) -> list[int]:
         """Published years in which ``industry`` has its own (industry-level) score."""
-        s = self.scores()
-        if s.empty:
-            return []
-        part = s[(s["level"] == LEVEL_INDUSTRY) & (s["code"] == industry)]
-        return sorted(int(y) for y in part["year"].unique())
+        return list(self._industry_index().get(industry, []))
 
     def is_demo(self) -> bool:
         b = self.brands()
@@ -161,13 +177,8 @@ class Query:
                 if any(i.code in inds for i in s.industries)]
 
     def industries(self, year: int | None = None, sector: str | None = None) -> list[str]:
-        s = self.scores()
-        if s.empty:
-            return []
-        part = s[s["level"] == LEVEL_INDUSTRY]
-        if year is not None:
-            part = part[part["year"] == year]
-        have = set(part["code"])
+        index = self._industry_index()
+        have = {c for c, years in index.items() if year is None or int(year) in years}
         out = []
         for sec in self.taxonomy.sectors:
             if sector is not None and sec.code != sector:

@@ -3,8 +3,8 @@ driven by Playwright's Python API in a headless Chromium (Debian's ``/usr/bin/ch
 ``playwright install``), against the test store of ``tests/test_dashboard.py`` (the real
 pipeline: 2023 and 2024 published, 2025 a draft, maturity, grades and the demo accounts).
 
-It opens Rankings and measures the time from navigation to the ranking table being visible,
-switches to English, downloads the CSV and checks its rows, then signs in as the enterprise user
+It opens Rankings and measures the time until the ranking table is drawn (inside the page, see
+``benchmarks/pagetiming.py``; in a new tab and on a reload), switches to English, downloads the CSV and checks its rows, then signs in as the enterprise user
 and sees its own brand only — and is refused another brand asked for by the address.
 
 Screenshots, the downloaded CSV, the measured times (``timings.json``) and the server's log go to
@@ -46,6 +46,8 @@ if str(ROOT) not in sys.path:
 
 from dashboards import ui  # noqa: E402
 from ncsi.query import Query  # noqa: E402
+from ncsi.serving import streamlit_command  # noqa: E402
+from benchmarks.pagetiming import INIT_SCRIPT, table_shown_ms  # noqa: E402
 from ncsi.store import Store  # noqa: E402
 from tests.test_dashboard import build_dashboard_store  # noqa: E402
 
@@ -72,11 +74,8 @@ def server(dash):
     port = free_port()
     env = dict(os.environ, NCSI_DATABASE_URL=dash["url"], PYTHONUNBUFFERED="1")
     log = open(ARTIFACTS / "streamlit.log", "w", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(streamlit_command(port, address="127.0.0.1", app=APP),
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     while True:
@@ -146,26 +145,35 @@ def test_rankings_download_english_and_the_enterprise_user(server, browser, dash
     year = max(q.industry_years(industry))
     timings: dict[str, object] = {}
 
-    # -- Rankings: navigation → the table visible (cold: the first page load of the server,
-    #    then warm loads in new browser sessions)
+    # -- Rankings: how long until its table is drawn, measured inside the page
+    #    (benchmarks/pagetiming.py; Playwright's own wait, timed outside, answers later while
+    #    the page is busy): the first load of the server, then new tabs and reloads
     context = browser.new_context(viewport={"width": 1400, "height": 1100},
                                   accept_downloads=True, locale="zh-CN")
+    context.add_init_script(INIT_SCRIPT)
     page = context.new_page()
     t0 = time.perf_counter()
-    page.goto(server + "/")
+    page.goto(server + "/", wait_until="commit")
     table_visible(page)
-    timings["rankings_cold_s"] = round(time.perf_counter() - t0, 3)
+    timings["playwright_cold_s"] = round(time.perf_counter() - t0, 3)
+    timings["rankings_cold_s"] = round(table_shown_ms(page) / 1000, 3)
     page.get_by_role("heading", name=ZH("rankings.title")).wait_for(timeout=WAIT_MS)
-    warm = []
+    new_tab, reload, outside = [], [], []
     for _ in range(3):
         other = context.new_page()
         t0 = time.perf_counter()
-        other.goto(server + "/")
+        other.goto(server + "/", wait_until="commit")
         table_visible(other)
-        warm.append(time.perf_counter() - t0)
+        outside.append(time.perf_counter() - t0)
+        new_tab.append(table_shown_ms(other) / 1000)
+        other.reload(wait_until="commit")
+        reload.append(table_shown_ms(other) / 1000)
         other.close()
-    timings["rankings_warm_s"] = [round(w, 3) for w in warm]
-    timings["rankings_warm_median_s"] = round(statistics.median(warm), 3)
+    timings["rankings_new_tab_s"] = [round(w, 3) for w in new_tab]
+    timings["rankings_reload_s"] = [round(w, 3) for w in reload]
+    timings["playwright_new_tab_s"] = [round(w, 3) for w in outside]
+    timings["rankings_new_tab_median_s"] = round(statistics.median(new_tab), 3)
+    timings["rankings_reload_median_s"] = round(statistics.median(reload), 3)
     shot(page, "rankings-zh")
 
     # -- English
@@ -222,9 +230,11 @@ def test_rankings_download_english_and_the_enterprise_user(server, browser, dash
 
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2) + "\n",
                                             encoding="utf-8")
-    print(f"\nRankings render time (navigation → table visible): {timings}")
+    print(f"\nRankings: time until the table is drawn: {timings}")
     # generous bounds: the page must not take a minute; the measured times are reported
-    assert timings["rankings_warm_median_s"] < 15
+    # (benchmarks/dashboard.py measures them against a bare Streamlit page)
+    assert 0 < timings["rankings_reload_median_s"] < 15
+    assert 0 < timings["rankings_new_tab_median_s"] < 15
 
 
 def test_public_pages_and_the_analyst_workspace_in_the_browser(server, browser, dash):

@@ -183,6 +183,8 @@ def test_embargoed_release_is_invisible_until_it_lifts(store):
     assert just_before.published_years() == [PUBLISHED]
     assert at.published_years() == [PUBLISHED, DRAFT] and at.embargoed().empty
     assert at.published_releases() != just_before.published_releases()
+    assert just_before.published_releases() == public.published_releases()
+    assert at.published_releases() == preview.published_releases()
     pd.testing.assert_frame_equal(at.ranking(DRAFT, industry),
                                   preview.ranking(DRAFT, industry))
     with pytest.raises(ValueError, match="time zone"):

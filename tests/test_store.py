@@ -589,6 +589,11 @@ def test_publish_records_publisher_and_embargo(store):
     assert pd.isna(listing.loc[2023, "published_by"])  # an empty name is no name
     assert listing.loc[2024, "embargo_until"] == pd.Timestamp("2099-03-15T01:00Z")
     assert listing.loc[2023, "embargo_until"] == pd.Timestamp("2099-01-01T00:00Z")
+    # the dashboard's per-run fingerprint: the same rows, read without pandas
+    assert store.published_release_keys() == [
+        (int(y), int(r.id), r.embargo_until.to_pydatetime())
+        for y, r in listing[listing["status"] == "published"].iterrows()]
+    assert store.published_release_keys()[1][2].tzinfo == timezone.utc
     # UTC in the database too (PostgreSQL: a timestamptz, read here in UTC)
     stored = ("SELECT to_char(embargo_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
               "FROM releases WHERE id = ?" if is_postgres(store)

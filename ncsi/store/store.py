@@ -1186,6 +1186,16 @@ class Store:
                        "content_sha256": "str", "published_by": "str",
                        "embargo_until": "datetime"})
 
+    def published_release_keys(self) -> list[tuple[int, int, datetime | None]]:
+        """(year, id, embargo_until in UTC or None) of every published release — the small
+        read the dashboard makes on every page run to notice a new release or a lifted
+        embargo."""
+        with self._reading() as session:
+            rows = session.execute(select(Release.year, Release.id, Release.embargo_until)
+                                   .where(Release.status == "published")
+                                   .order_by(Release.year, Release.id)).all()
+        return [(int(y), int(i), _utc(u)) for y, i, u in rows]
+
     def release(self, year: int, status: str = "published") -> dict | None:
         """The release row of ``year`` with ``status`` as a dict (id, year, status, created_at,
         published_at, settings, provenance, issues, content_sha256, published_by,
