@@ -15,8 +15,7 @@ The time is from the browser action until the ranking table is drawn — measure
 the other page used below has none) — in three ways a visitor meets the page:
 
 ``reload``
-    an open tab showing the page is reloaded (a link followed in the same tab is alike: the
-    page's JavaScript is in the browser's cache);
+    an open tab showing the page is reloaded (the page's JavaScript is in the browser's cache);
 ``in-app``
     from another page of the app, the sidebar's link to Rankings is clicked (no page load: the
     page is run on the server and drawn);
