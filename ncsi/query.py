@@ -77,9 +77,16 @@ class Query:
         at :meth:`_now`), read afresh."""
         r = self.store.releases()
         r = r[r["status"] == "published"].copy()
-        until = pd.to_datetime(r["embargo_until"], utc=True)
-        r["embargoed"] = (until.notna() & (until > self._now())).astype(bool)
+        now = self._now()
+        r["embargoed"] = pd.Series([self._under_embargo(u, now) for u in r["embargo_until"]],
+                                   index=r.index, dtype=bool)
         return r
+
+    @staticmethod
+    def _under_embargo(until, now: pd.Timestamp) -> bool:
+        """Whether a release whose embargo ends at ``until`` (None/NaT: no embargo) is still
+        under embargo at ``now``."""
+        return until is not None and not pd.isna(until) and pd.Timestamp(until) > now
 
     def _visible(self) -> pd.DataFrame:
         """The visible published release rows, read afresh."""
@@ -126,12 +133,9 @@ class Query:
         (never cached): a cheap fingerprint that changes when a release is published or its
         embargo lifts."""
         now = self._now()
-        keys = []
-        for year, rid, until in self.store.published_release_keys():
-            embargoed = until is not None and pd.Timestamp(until) > now
-            if self.include_embargoed or not embargoed:
-                keys.append((int(year), int(rid)))
-        return tuple(sorted(keys))
+        return tuple(sorted((int(year), int(rid))
+                            for year, rid, until in self.store.published_release_keys()
+                            if self.include_embargoed or not self._under_embargo(until, now)))
 
     def _industry_index(self) -> dict[str, list[int]]:
         """Industry → the published years with its own (industry-level) score; made once per
