@@ -41,12 +41,9 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from dashboards import ui  # noqa: E402
-from ncsi.serving import STREAMLIT_OPTIONS, streamlit_command  # noqa: E402
+from ncsi.serving import STREAMLIT_OPTIONS, served_on_loopback  # noqa: E402
 from pagetiming import CLICK_NAV, INIT_SCRIPT, TABLE, table_shown_ms  # noqa: E402
 from sections import replace_section  # noqa: E402  benchmarks/sections.py
 
@@ -63,39 +60,6 @@ CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 60_000
 SCENARIOS = ("reload", "in-app", "new tab")
 TARGET_S = 1.5  # the issue "The dashboard …": Rankings renders in under 1.5 s with demo data
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def served(app: Path, url: str, log: Path):
-    port = free_port()
-    env = dict(os.environ, NCSI_DATABASE_URL=url, PYTHONUNBUFFERED="1")
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(streamlit_command(port, address="127.0.0.1", app=app),
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
-                        break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"{app.name}: streamlit did not start; see {log}")
-                    time.sleep(0.3)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 class Target:
@@ -150,7 +114,8 @@ def run(url: str, rounds: int, seed: int, logs: Path) -> dict:
     times: dict[str, dict[str, list[float]]] = {a: {s: [] for s in SCENARIOS} for a in apps}
     outside: dict[str, dict[str, list[float]]] = {a: {s: [] for s in SCENARIOS} for a in apps}
     with contextlib.ExitStack() as stack:
-        bases = {a: stack.enter_context(served(path, url, logs / f"streamlit-{a}.log"))
+        bases = {a: stack.enter_context(served_on_loopback(url, logs / f"streamlit-{a}.log",
+                                                           app=path))
                  for a, (path, _, _) in apps.items()}
         p = stack.enter_context(sync_playwright())
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)

@@ -1,7 +1,7 @@
 """The peer of ``benchmarks/dashboard.py``: the least a Streamlit dashboard can be — two pages
 in the sidebar navigation, the first showing only the same ranking table as NCSI's Rankings
-page (same store, same industry and year, same ``st.dataframe`` call), the second a line of
-text. Served with the same options (:mod:`ncsi.serving`), it gives the floor Streamlit itself
+page (same store, same industry and year, same cached frame) in a plain ``st.dataframe`` —
+without the Rankings page's row styling and column alignment — the second a line of text. Served with the same options (:mod:`ncsi.serving`), it gives the floor Streamlit itself
 sets on the machine, which the Rankings page is compared with."""
 
 from __future__ import annotations

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -46,7 +42,7 @@ if str(ROOT) not in sys.path:
 
 from dashboards import ui  # noqa: E402
 from ncsi.query import Query  # noqa: E402
-from ncsi.serving import streamlit_command  # noqa: E402
+from ncsi.serving import served_on_loopback  # noqa: E402
 from benchmarks.pagetiming import INIT_SCRIPT, table_shown_ms  # noqa: E402
 from ncsi.store import Store  # noqa: E402
 from tests.test_dashboard import build_dashboard_store  # noqa: E402
@@ -61,43 +57,13 @@ def dash(tmp_path_factory) -> dict:
     return build_dashboard_store(tmp_path_factory.getbasetemp())
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(dash):
     """The dashboard served by ``streamlit run`` on a free loopback port; its base URL."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    env = dict(os.environ, NCSI_DATABASE_URL=dash["url"], PYTHONUNBUFFERED="1")
-    log = open(ARTIFACTS / "streamlit.log", "w", encoding="utf-8")
-    proc = subprocess.Popen(streamlit_command(port, address="127.0.0.1", app=APP),
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            raise AssertionError(f"streamlit did not start; see {ARTIFACTS / 'streamlit.log'}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with served_on_loopback(dash["url"], ARTIFACTS / "streamlit.log", app=APP,
+                            start_timeout=START_TIMEOUT) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from streamlit import config as st_config
 from typer.testing import CliRunner
 
@@ -44,3 +45,12 @@ def test_ncsi_serve_runs_that_command(monkeypatch, tmp_path):
     r = CliRunner().invoke(app, ["serve", "--port", "8766"])
     assert r.exit_code == 0, r.output
     assert seen["cmd"] == serving.streamlit_command(8766) and seen["url"] == url
+
+
+def test_a_server_that_does_not_start_is_reported_with_its_log(tmp_path):
+    log = tmp_path / "streamlit.log"
+    with pytest.raises(RuntimeError, match="streamlit did not start") as err:
+        with serving.served_on_loopback(f"sqlite:///{tmp_path / 'x.db'}", log,
+                                        app=tmp_path / "no-such-app.py", start_timeout=60):
+            pass
+    assert str(log) in str(err.value) and log.read_text(encoding="utf-8").strip()
